@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* The map ABI: every key and value that userspace reads or writes. Mirrored field for
+ * field in src/datapath/abi.ts; test/datapath/abi.test.ts checks sizes and offsets
+ * against the BTF of the committed object. Padding is explicit so that no byte of a key
+ * is left uninitialised. A layout change gets a new map name (…_v2), never an in-place edit.
+ * Addresses and ports are in network byte order.
+ */
+#ifndef KPX_ABI_H
+#define KPX_ABI_H
+
+#include <linux/types.h>
+
+/* kpx_services_v1 key. Slot 0 is the frontend (VIP, port, protocol); slots 1..count
+ * name the backends. */
+struct kpx_svc_key {
+	__be32 addr;
+	__be16 port;
+	__u16 slot;
+	__u8 proto; /* IPPROTO_TCP or IPPROTO_UDP */
+	__u8 scope; /* KPX_SCOPE_* */
+	__u8 pad[2];
+};
+
+struct kpx_svc_value {
+	__u32 backend_id; /* slot > 0: key of kpx_backends_v1; slot 0: 0 */
+	__u32 svc_id; /* stable frontend id (reverse NAT, affinity, counters); never 0 */
+	__u16 count; /* slot 0: number of backend slots; 0 = no usable backend */
+	__u16 flags; /* slot 0: KPX_SVC_F_* */
+	__u32 affinity_timeout_s; /* slot 0: ClientIP affinity timeout */
+};
+
+/* kpx_backends_v1 value, keyed by __u32 backend id (never 0). Ids are allocated per
+ * frontend, so removing a backend from one frontend deletes exactly its id. */
+struct kpx_backend {
+	__be32 addr;
+	__be16 port;
+	__u8 proto;
+	__u8 state; /* KPX_BACKEND_* */
+	__u32 svc_id; /* owning frontend */
+};
+
+/* kpx_ct_v1 key: a packet's tuple as it arrives, plus the direction it was recorded for. */
+struct kpx_ct_key {
+	__be32 saddr;
+	__be32 daddr;
+	__be16 sport;
+	__be16 dport;
+	__u8 proto;
+	__u8 dir; /* KPX_CT_FORWARD or KPX_CT_REPLY */
+	__u8 pad[2];
+};
+
+struct kpx_ct_value {
+	__u64 last_seen_ns; /* bpf_ktime_get_ns() of the last packet */
+	__be32 nat_addr; /* REPLY: frontend address to restore as source */
+	__be16 nat_port; /* REPLY: frontend port to restore as source */
+	__u16 flags; /* KPX_CT_F_* */
+	__u32 backend_id; /* FORWARD: chosen backend; REPLY: the same backend */
+	__u32 svc_id;
+};
+
+/* kpx_affinity_v1: ClientIP session affinity (A1). */
+struct kpx_affinity_key {
+	__be32 client;
+	__u32 svc_id;
+};
+
+struct kpx_affinity_value {
+	__u64 last_used_ns;
+	__u32 backend_id;
+	__u32 pad;
+};
+
+/* kpx_counters_v1 value (per CPU), keyed by enum kpx_reason. */
+struct kpx_counter {
+	__u64 packets;
+	__u64 bytes;
+};
+
+#endif /* KPX_ABI_H */

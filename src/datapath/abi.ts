@@ -1,0 +1,366 @@
+// The userspace mirror of bpf/abi.h and the ABI parts of bpf/constants.h.
+// test/datapath/abi.test.ts checks every size and offset here against the BTF of the
+// committed object, so drift fails a test instead of corrupting packets.
+// Addresses are dotted-quad strings; ports are host-order numbers. Encoding puts them
+// in network byte order, as the datapath reads them.
+
+export const MAP_NAMES = {
+  services: 'kpx_services_v1',
+  backends: 'kpx_backends_v1',
+  conntrack: 'kpx_ct_v1',
+  affinity: 'kpx_affinity_v1',
+  counters: 'kpx_counters_v1',
+} as const;
+export type MapRole = keyof typeof MAP_NAMES;
+
+export const PROGRAM_NAMES = {
+  fromPod: 'kpx_from_pod',
+} as const;
+
+export const PROTO = { TCP: 6, UDP: 17 } as const;
+export type Proto = (typeof PROTO)[keyof typeof PROTO];
+
+export const SCOPE = { EXTERNAL: 0, INTERNAL: 1 } as const;
+
+export const SVC_FLAGS = {
+  CLUSTER_IP: 1 << 0,
+  NODE_PORT: 1 << 1,
+  EXTERNAL_IP: 1 << 2,
+  LOAD_BALANCER: 1 << 3,
+  AFFINITY: 1 << 4,
+  ETP_LOCAL: 1 << 5,
+  ITP_LOCAL: 1 << 6,
+} as const;
+
+export const BACKEND_STATE = { ACTIVE: 1, TERMINATING: 2 } as const;
+export const CT_DIR = { FORWARD: 1, REPLY: 2 } as const;
+export const CT_FLAGS = { SEEN_REPLY: 1 << 0, CLOSING: 1 << 1 } as const;
+
+/** enum kpx_reason, by value. Index 0 is reserved as invalid. */
+export const REASONS = [
+  'INVALID',
+  'PASS_NOT_IPV4',
+  'PASS_NOT_TCP_UDP',
+  'PASS_FRAGMENT',
+  'PASS_NO_SERVICE',
+  'PASS_NO_FLOW',
+  'FWD_NEW_FLOW',
+  'FWD_ESTABLISHED',
+  'FWD_RESELECTED',
+  'FWD_AFFINITY',
+  'FWD_REPLY',
+  'DROP_MALFORMED',
+  'DROP_NO_BACKEND',
+  'DROP_INVALID_BACKEND',
+  'DROP_CT_FULL',
+  'DROP_NAT_FAILED',
+] as const;
+export type Reason = (typeof REASONS)[number];
+export const REASON_MAX = 32;
+export function reasonId(name: Reason): number {
+  return REASONS.indexOf(name);
+}
+
+/** A C struct's layout: total size and each field's byte offset and size. */
+export interface StructLayout {
+  readonly cName: string;
+  readonly size: number;
+  readonly fields: Readonly<Record<string, { offset: number; size: number }>>;
+}
+
+export const LAYOUTS = {
+  svcKey: {
+    cName: 'kpx_svc_key',
+    size: 12,
+    fields: {
+      addr: { offset: 0, size: 4 },
+      port: { offset: 4, size: 2 },
+      slot: { offset: 6, size: 2 },
+      proto: { offset: 8, size: 1 },
+      scope: { offset: 9, size: 1 },
+      pad: { offset: 10, size: 2 },
+    },
+  },
+  svcValue: {
+    cName: 'kpx_svc_value',
+    size: 16,
+    fields: {
+      backend_id: { offset: 0, size: 4 },
+      svc_id: { offset: 4, size: 4 },
+      count: { offset: 8, size: 2 },
+      flags: { offset: 10, size: 2 },
+      affinity_timeout_s: { offset: 12, size: 4 },
+    },
+  },
+  backend: {
+    cName: 'kpx_backend',
+    size: 12,
+    fields: {
+      addr: { offset: 0, size: 4 },
+      port: { offset: 4, size: 2 },
+      proto: { offset: 6, size: 1 },
+      state: { offset: 7, size: 1 },
+      svc_id: { offset: 8, size: 4 },
+    },
+  },
+  ctKey: {
+    cName: 'kpx_ct_key',
+    size: 16,
+    fields: {
+      saddr: { offset: 0, size: 4 },
+      daddr: { offset: 4, size: 4 },
+      sport: { offset: 8, size: 2 },
+      dport: { offset: 10, size: 2 },
+      proto: { offset: 12, size: 1 },
+      dir: { offset: 13, size: 1 },
+      pad: { offset: 14, size: 2 },
+    },
+  },
+  ctValue: {
+    cName: 'kpx_ct_value',
+    size: 24,
+    fields: {
+      last_seen_ns: { offset: 0, size: 8 },
+      nat_addr: { offset: 8, size: 4 },
+      nat_port: { offset: 12, size: 2 },
+      flags: { offset: 14, size: 2 },
+      backend_id: { offset: 16, size: 4 },
+      svc_id: { offset: 20, size: 4 },
+    },
+  },
+  affinityKey: {
+    cName: 'kpx_affinity_key',
+    size: 8,
+    fields: {
+      client: { offset: 0, size: 4 },
+      svc_id: { offset: 4, size: 4 },
+    },
+  },
+  affinityValue: {
+    cName: 'kpx_affinity_value',
+    size: 16,
+    fields: {
+      last_used_ns: { offset: 0, size: 8 },
+      backend_id: { offset: 8, size: 4 },
+      pad: { offset: 12, size: 4 },
+    },
+  },
+  counter: {
+    cName: 'kpx_counter',
+    size: 16,
+    fields: {
+      packets: { offset: 0, size: 8 },
+      bytes: { offset: 8, size: 8 },
+    },
+  },
+} as const satisfies Record<string, StructLayout>;
+
+// ---- address helpers -------------------------------------------------------------
+
+export function ipv4ToBuffer(addr: string): Buffer {
+  const parts = addr.split('.');
+  if (parts.length !== 4) throw new RangeError(`not an IPv4 address: ${addr}`);
+  const out = Buffer.alloc(4);
+  parts.forEach((p, i) => {
+    const n = Number(p);
+    if (!/^\d{1,3}$/.test(p) || n > 255) throw new RangeError(`not an IPv4 address: ${addr}`);
+    out[i] = n;
+  });
+  return out;
+}
+
+export function bufferToIpv4(buf: Buffer, offset = 0): string {
+  return `${buf[offset]}.${buf[offset + 1]}.${buf[offset + 2]}.${buf[offset + 3]}`;
+}
+
+// ---- typed views -------------------------------------------------------------------
+
+export interface SvcKey {
+  addr: string;
+  port: number;
+  slot: number;
+  proto: Proto;
+  scope: number;
+}
+export interface SvcValue {
+  backendId: number;
+  svcId: number;
+  count: number;
+  flags: number;
+  affinityTimeoutS: number;
+}
+export interface Backend {
+  addr: string;
+  port: number;
+  proto: Proto;
+  state: number;
+  svcId: number;
+}
+export interface CtKey {
+  saddr: string;
+  daddr: string;
+  sport: number;
+  dport: number;
+  proto: Proto;
+  dir: number;
+}
+export interface CtValue {
+  lastSeenNs: bigint;
+  natAddr: string;
+  natPort: number;
+  flags: number;
+  backendId: number;
+  svcId: number;
+}
+export interface AffinityKey {
+  client: string;
+  svcId: number;
+}
+export interface AffinityValue {
+  lastUsedNs: bigint;
+  backendId: number;
+}
+export interface Counter {
+  packets: bigint;
+  bytes: bigint;
+}
+
+const L = LAYOUTS;
+
+export function encodeSvcKey(k: SvcKey): Buffer {
+  const b = Buffer.alloc(L.svcKey.size);
+  ipv4ToBuffer(k.addr).copy(b, L.svcKey.fields.addr.offset);
+  b.writeUInt16BE(k.port, L.svcKey.fields.port.offset);
+  b.writeUInt16LE(k.slot, L.svcKey.fields.slot.offset);
+  b.writeUInt8(k.proto, L.svcKey.fields.proto.offset);
+  b.writeUInt8(k.scope, L.svcKey.fields.scope.offset);
+  return b;
+}
+export function decodeSvcKey(b: Buffer): SvcKey {
+  return {
+    addr: bufferToIpv4(b, L.svcKey.fields.addr.offset),
+    port: b.readUInt16BE(L.svcKey.fields.port.offset),
+    slot: b.readUInt16LE(L.svcKey.fields.slot.offset),
+    proto: b.readUInt8(L.svcKey.fields.proto.offset) as Proto,
+    scope: b.readUInt8(L.svcKey.fields.scope.offset),
+  };
+}
+
+export function encodeSvcValue(v: SvcValue): Buffer {
+  const b = Buffer.alloc(L.svcValue.size);
+  b.writeUInt32LE(v.backendId, L.svcValue.fields.backend_id.offset);
+  b.writeUInt32LE(v.svcId, L.svcValue.fields.svc_id.offset);
+  b.writeUInt16LE(v.count, L.svcValue.fields.count.offset);
+  b.writeUInt16LE(v.flags, L.svcValue.fields.flags.offset);
+  b.writeUInt32LE(v.affinityTimeoutS, L.svcValue.fields.affinity_timeout_s.offset);
+  return b;
+}
+export function decodeSvcValue(b: Buffer): SvcValue {
+  return {
+    backendId: b.readUInt32LE(L.svcValue.fields.backend_id.offset),
+    svcId: b.readUInt32LE(L.svcValue.fields.svc_id.offset),
+    count: b.readUInt16LE(L.svcValue.fields.count.offset),
+    flags: b.readUInt16LE(L.svcValue.fields.flags.offset),
+    affinityTimeoutS: b.readUInt32LE(L.svcValue.fields.affinity_timeout_s.offset),
+  };
+}
+
+export function encodeBackendId(id: number): Buffer {
+  const b = Buffer.alloc(4);
+  b.writeUInt32LE(id, 0);
+  return b;
+}
+export function decodeBackendId(b: Buffer): number {
+  return b.readUInt32LE(0);
+}
+
+export function encodeBackend(v: Backend): Buffer {
+  const b = Buffer.alloc(L.backend.size);
+  ipv4ToBuffer(v.addr).copy(b, L.backend.fields.addr.offset);
+  b.writeUInt16BE(v.port, L.backend.fields.port.offset);
+  b.writeUInt8(v.proto, L.backend.fields.proto.offset);
+  b.writeUInt8(v.state, L.backend.fields.state.offset);
+  b.writeUInt32LE(v.svcId, L.backend.fields.svc_id.offset);
+  return b;
+}
+export function decodeBackend(b: Buffer): Backend {
+  return {
+    addr: bufferToIpv4(b, L.backend.fields.addr.offset),
+    port: b.readUInt16BE(L.backend.fields.port.offset),
+    proto: b.readUInt8(L.backend.fields.proto.offset) as Proto,
+    state: b.readUInt8(L.backend.fields.state.offset),
+    svcId: b.readUInt32LE(L.backend.fields.svc_id.offset),
+  };
+}
+
+export function encodeCtKey(k: CtKey): Buffer {
+  const b = Buffer.alloc(L.ctKey.size);
+  ipv4ToBuffer(k.saddr).copy(b, L.ctKey.fields.saddr.offset);
+  ipv4ToBuffer(k.daddr).copy(b, L.ctKey.fields.daddr.offset);
+  b.writeUInt16BE(k.sport, L.ctKey.fields.sport.offset);
+  b.writeUInt16BE(k.dport, L.ctKey.fields.dport.offset);
+  b.writeUInt8(k.proto, L.ctKey.fields.proto.offset);
+  b.writeUInt8(k.dir, L.ctKey.fields.dir.offset);
+  return b;
+}
+export function decodeCtKey(b: Buffer): CtKey {
+  return {
+    saddr: bufferToIpv4(b, L.ctKey.fields.saddr.offset),
+    daddr: bufferToIpv4(b, L.ctKey.fields.daddr.offset),
+    sport: b.readUInt16BE(L.ctKey.fields.sport.offset),
+    dport: b.readUInt16BE(L.ctKey.fields.dport.offset),
+    proto: b.readUInt8(L.ctKey.fields.proto.offset) as Proto,
+    dir: b.readUInt8(L.ctKey.fields.dir.offset),
+  };
+}
+
+export function encodeCtValue(v: CtValue): Buffer {
+  const b = Buffer.alloc(L.ctValue.size);
+  b.writeBigUInt64LE(v.lastSeenNs, L.ctValue.fields.last_seen_ns.offset);
+  ipv4ToBuffer(v.natAddr).copy(b, L.ctValue.fields.nat_addr.offset);
+  b.writeUInt16BE(v.natPort, L.ctValue.fields.nat_port.offset);
+  b.writeUInt16LE(v.flags, L.ctValue.fields.flags.offset);
+  b.writeUInt32LE(v.backendId, L.ctValue.fields.backend_id.offset);
+  b.writeUInt32LE(v.svcId, L.ctValue.fields.svc_id.offset);
+  return b;
+}
+export function decodeCtValue(b: Buffer): CtValue {
+  return {
+    lastSeenNs: b.readBigUInt64LE(L.ctValue.fields.last_seen_ns.offset),
+    natAddr: bufferToIpv4(b, L.ctValue.fields.nat_addr.offset),
+    natPort: b.readUInt16BE(L.ctValue.fields.nat_port.offset),
+    flags: b.readUInt16LE(L.ctValue.fields.flags.offset),
+    backendId: b.readUInt32LE(L.ctValue.fields.backend_id.offset),
+    svcId: b.readUInt32LE(L.ctValue.fields.svc_id.offset),
+  };
+}
+
+export function encodeAffinityKey(k: AffinityKey): Buffer {
+  const b = Buffer.alloc(L.affinityKey.size);
+  ipv4ToBuffer(k.client).copy(b, L.affinityKey.fields.client.offset);
+  b.writeUInt32LE(k.svcId, L.affinityKey.fields.svc_id.offset);
+  return b;
+}
+export function decodeAffinityKey(b: Buffer): AffinityKey {
+  return {
+    client: bufferToIpv4(b, L.affinityKey.fields.client.offset),
+    svcId: b.readUInt32LE(L.affinityKey.fields.svc_id.offset),
+  };
+}
+export function decodeAffinityValue(b: Buffer): AffinityValue {
+  return {
+    lastUsedNs: b.readBigUInt64LE(L.affinityValue.fields.last_used_ns.offset),
+    backendId: b.readUInt32LE(L.affinityValue.fields.backend_id.offset),
+  };
+}
+
+/** Sums a per-CPU kpx_counter value (one 16-byte slot per possible CPU). */
+export function sumPerCpuCounter(b: Buffer): Counter {
+  let packets = 0n;
+  let bytes = 0n;
+  for (let off = 0; off + L.counter.size <= b.length; off += L.counter.size) {
+    packets += b.readBigUInt64LE(off + L.counter.fields.packets.offset);
+    bytes += b.readBigUInt64LE(off + L.counter.fields.bytes.offset);
+  }
+  return { packets, bytes };
+}
