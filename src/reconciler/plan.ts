@@ -1,0 +1,87 @@
+// Pure: the ordered map writes that take the datapath from what is programmed to what is
+// desired, for a set of frontends. The order is what keeps packets safe while it runs:
+//   1. upsert backends        — every id a slot may name exists before it is named
+//   2. write changed slots 1..n
+//   3. write slot 0 (count)   — only now can packets reach new slots; a frontend removal
+//                               deletes its slot 0 here, so packets stop matching first
+//   4. delete slots beyond the new count
+//   5. delete backends no slot names any more
+// A packet reads count from slot 0 and then one slot, so at every step any slot below
+// count names a backend that exists (old or new).
+
+import type { Backend, SvcKey, SvcValue } from '../datapath/abi.js';
+import type { EncodedFrontend } from '../encoder/types.js';
+
+export interface WritePlan {
+  backendUpserts: Array<[number, Backend]>;
+  slotWrites: Array<[SvcKey, SvcValue]>;
+  frontendWrites: Array<[SvcKey, SvcValue]>;
+  frontendDeletes: SvcKey[];
+  slotDeletes: SvcKey[];
+  backendDeletes: number[];
+}
+
+export function emptyPlan(): WritePlan {
+  return { backendUpserts: [], slotWrites: [], frontendWrites: [], frontendDeletes: [], slotDeletes: [], backendDeletes: [] };
+}
+
+export function planSize(p: WritePlan): number {
+  return (
+    p.backendUpserts.length +
+    p.slotWrites.length +
+    p.frontendWrites.length +
+    p.frontendDeletes.length +
+    p.slotDeletes.length +
+    p.backendDeletes.length
+  );
+}
+
+function sameBackend(a: Backend | undefined, b: Backend): boolean {
+  return !!a && a.addr === b.addr && a.port === b.port && a.proto === b.proto && a.state === b.state && a.svcId === b.svcId;
+}
+
+function sameValue(a: SvcValue, b: SvcValue): boolean {
+  return (
+    a.backendId === b.backendId &&
+    a.svcId === b.svcId &&
+    a.count === b.count &&
+    a.flags === b.flags &&
+    a.affinityTimeoutS === b.affinityTimeoutS
+  );
+}
+
+export function sameFrontend(a: EncodedFrontend | undefined, b: EncodedFrontend | undefined): boolean {
+  if (!a || !b) return a === b;
+  if (!sameValue(a.value, b.value) || a.slots.length !== b.slots.length) return false;
+  if (a.slots.some((id, i) => id !== b.slots[i])) return false;
+  if (a.backends.size !== b.backends.size) return false;
+  for (const [id, be] of b.backends) if (!sameBackend(a.backends.get(id), be)) return false;
+  return true;
+}
+
+function slotKey(k: SvcKey, slot: number): SvcKey {
+  return { ...k, slot };
+}
+
+/** Adds to `plan` the writes that turn `old` into `next` for one frontend. */
+export function planFrontend(plan: WritePlan, old: EncodedFrontend | undefined, next: EncodedFrontend | undefined): void {
+  if (sameFrontend(old, next)) return;
+  if (next) {
+    for (const [id, be] of next.backends) {
+      if (!sameBackend(old?.backends.get(id), be)) plan.backendUpserts.push([id, be]);
+    }
+    next.slots.forEach((id, i) => {
+      if (old?.slots[i] !== id || old.value.svcId !== next.svcId) {
+        plan.slotWrites.push([slotKey(next.key, i + 1), { backendId: id, svcId: next.svcId, count: 0, flags: 0, affinityTimeoutS: 0 }]);
+      }
+    });
+    if (!old || !sameValue(old.value, next.value)) plan.frontendWrites.push([slotKey(next.key, 0), next.value]);
+  } else if (old) {
+    plan.frontendDeletes.push(slotKey(old.key, 0));
+  }
+  if (old) {
+    const keep = next?.slots.length ?? 0;
+    for (let s = keep + 1; s <= old.slots.length; s++) plan.slotDeletes.push(slotKey(old.key, s));
+    for (const id of old.backends.keys()) if (!next?.backends.has(id)) plan.backendDeletes.push(id);
+  }
+}
