@@ -1,0 +1,88 @@
+// Encodes one model frontend into map entries.
+//
+// Scope — what each services-map entry of a frontend means:
+//  * SCOPE.EXTERNAL (0): every frontend has it. Its slots are the Cluster-policy
+//    selection (E1 + E3). Traffic uses it unless a Local policy applies. For an
+//    ETP_LOCAL frontend it is what this node's pods use (T2 short-circuit); for an
+//    ITP_LOCAL ClusterIP it only tells "no endpoint anywhere" (count 0: reject, N1)
+//    from "none on this node" (INTERNAL count 0: drop, N2).
+//  * SCOPE.INTERNAL (1): present exactly when slot 0 carries ETP_LOCAL (NodePort,
+//    externalIP, LB IP frontends: traffic not from a local pod uses it, T1) or
+//    ITP_LOCAL (the ClusterIP frontend: all its traffic uses it, T3). Its slots are the
+//    Local-policy selection: this node's endpoints, E1 fallback computed on its own, no
+//    hints. It always exists when the flag is set, even with count 0, so the datapath
+//    never mistakes a missing entry for "no local endpoint". It has its own svcId and its
+//    own backend ids, so conntrack and affinity entries never mix the two sets.
+//
+// Backend state: slots hold only ACTIVE backends and count = slots.length, so the
+// datapath rule "new flows only to ACTIVE" holds. State says what the datapath may do
+// with a backend in this entry, not the pod's condition: when no endpoint is ready and
+// the E1 fallback makes serving-terminating endpoints usable, they are ACTIVE here.
+// Serving endpoints outside the selection (terminating ones while ready ones exist, C3;
+// ready ones in other zones while hints apply, C1) stay as TERMINATING backends, in no
+// slot, so their established flows keep going.
+
+import { BACKEND_STATE, PROTO, SCOPE, SVC_FLAGS, type Backend, type Proto, type SvcKey } from '../datapath/abi.js';
+import { compareAddrPort } from '../model/ip.js';
+import type { BackendSet, FrontendKind, ModelFrontend } from '../model/types.js';
+import type { IdAllocator } from './id-allocator.js';
+import { frontendIdentity, type EncodedFrontend } from './types.js';
+
+const KIND_FLAGS: Readonly<Record<FrontendKind, number>> = {
+  ClusterIP: SVC_FLAGS.CLUSTER_IP,
+  NodePort: SVC_FLAGS.NODE_PORT,
+  ExternalIP: SVC_FLAGS.EXTERNAL_IP,
+  LoadBalancer: SVC_FLAGS.LOAD_BALANCER,
+};
+
+export function frontendFlags(fe: ModelFrontend): number {
+  let flags = KIND_FLAGS[fe.kind];
+  if (fe.affinityTimeoutS > 0) flags |= SVC_FLAGS.AFFINITY;
+  if (fe.etpLocal) flags |= SVC_FLAGS.ETP_LOCAL;
+  if (fe.itpLocal) flags |= SVC_FLAGS.ITP_LOCAL;
+  return flags;
+}
+
+/** Whether the frontend gets a SCOPE.INTERNAL entry (see the header comment). */
+export function hasLocalScope(fe: ModelFrontend): boolean {
+  return fe.etpLocal || fe.itpLocal;
+}
+
+/** Map protocol number; undefined for protocols the datapath does not handle (SCTP). */
+export function protoNumber(fe: ModelFrontend): Proto | undefined {
+  return fe.protocol === 'TCP' ? PROTO.TCP : fe.protocol === 'UDP' ? PROTO.UDP : undefined;
+}
+
+/** Identities of every entry `fe` produces (EXTERNAL, then INTERNAL if any). */
+export function entryKeys(fe: ModelFrontend, proto: Proto): SvcKey[] {
+  const base = { addr: fe.addr, port: fe.port, slot: 0, proto };
+  const keys: SvcKey[] = [{ ...base, scope: SCOPE.EXTERNAL }];
+  if (hasLocalScope(fe)) keys.push({ ...base, scope: SCOPE.INTERNAL });
+  return keys;
+}
+
+function encodeEntry(fe: ModelFrontend, key: SvcKey, set: BackendSet, ids: IdAllocator): EncodedFrontend {
+  const svcId = ids.svcId(frontendIdentity(key));
+  const backends = new Map<number, Backend>();
+  const slots: number[] = [];
+  const add = (b: { addr: string; port: number }, state: number): number => {
+    const id = ids.backendId(svcId, { addr: b.addr, port: b.port, proto: key.proto });
+    backends.set(id, { addr: b.addr, port: b.port, proto: key.proto, state, svcId });
+    return id;
+  };
+  for (const b of [...set.usable].sort(compareAddrPort)) slots.push(add(b, BACKEND_STATE.ACTIVE));
+  for (const b of [...set.kept].sort(compareAddrPort)) add(b, BACKEND_STATE.TERMINATING);
+  return {
+    owner: fe.owner,
+    svcId,
+    key,
+    value: { backendId: 0, svcId, count: slots.length, flags: frontendFlags(fe), affinityTimeoutS: fe.affinityTimeoutS },
+    slots,
+    backends,
+  };
+}
+
+/** The entries of one supported frontend; allocates ids as needed. */
+export function encodeFrontend(fe: ModelFrontend, proto: Proto, ids: IdAllocator): EncodedFrontend[] {
+  return entryKeys(fe, proto).map((key) => encodeEntry(fe, key, key.scope === SCOPE.INTERNAL ? fe.local : fe.cluster, ids));
+}

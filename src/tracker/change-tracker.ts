@@ -1,0 +1,160 @@
+// The change tracker: informer handlers only record here (kube-proxy style); the sync
+// loop takes what changed. It keeps the current Services, EndpointSlices (grouped by
+// their kubernetes.io/service-name label, keyed by slice name), this node's Node fields
+// and host ports, plus the pending {previous, current} pairs.
+
+import type { V1EndpointSlice, V1Node, V1Pod, V1Service } from '@kubernetes/client-node';
+import { nodeInfoFromNode } from '../model/node-info.js';
+import { namespaceOf, serviceKey, sliceName, sliceServiceKey } from '../model/object-keys.js';
+import type { NodeInfo, ServiceInput } from '../model/types.js';
+import type { SourceSink } from '../sources/types.js';
+import { PendingChanges } from './pending.js';
+import { hostPortsOf, nodeSignature, serviceSignature, sliceSignature, stableStringify, type HostPort } from './signatures.js';
+import type { TrackedChanges, TrackerSnapshot } from './types.js';
+
+interface Held<T> {
+  readonly obj: T;
+  readonly sig: string;
+}
+
+export interface ChangeTrackerOptions {
+  /** Called after a handler leaves something to sync (or on synced()); a bounded runner
+   *  hooks in here. Must not call back into the tracker synchronously. */
+  readonly onChange?: () => void;
+}
+
+export class ChangeTracker implements SourceSink {
+  private readonly services = new Map<string, Held<V1Service>>();
+  /** Service key -> slice name -> slice. */
+  private readonly slices = new Map<string, Map<string, Held<V1EndpointSlice>>>();
+  /** "namespace/sliceName" -> the Service key it is filed under, to move or delete it
+   *  even when its label changed or the source's `prev` is stale. */
+  private readonly sliceHome = new Map<string, string>();
+  private nodeInfo: NodeInfo | undefined;
+  private readonly hostPorts = new Map<string, Held<HostPort[]>>();
+  private isSynced = false;
+
+  private readonly pendingServices = new PendingChanges();
+  private readonly pendingSlices = new PendingChanges();
+  private readonly pendingNode = new PendingChanges();
+  private readonly pendingPods = new PendingChanges();
+
+  constructor(private readonly opts: ChangeTrackerOptions = {}) {}
+
+  // ---- SourceSink: record only -------------------------------------------------------
+
+  service(prev: V1Service | undefined, cur: V1Service | undefined): void {
+    const obj = cur ?? prev;
+    if (!obj) return;
+    const key = serviceKey(obj);
+    const before = this.services.get(key)?.sig;
+    const next = cur ? { obj: cur, sig: serviceSignature(cur) } : undefined;
+    if (next) this.services.set(key, next);
+    else this.services.delete(key);
+    this.pendingServices.note(key, '', before, next?.sig);
+    this.changed();
+  }
+
+  endpointSlice(prev: V1EndpointSlice | undefined, cur: V1EndpointSlice | undefined): void {
+    const obj = cur ?? prev;
+    if (!obj) return;
+    const name = sliceName(obj);
+    const id = `${namespaceOf(obj)}/${name}`;
+    const oldHome = this.sliceHome.get(id);
+    // A slice without the service-name label belongs to no Service a proxy knows.
+    const newHome = cur ? sliceServiceKey(cur) : undefined;
+    if (oldHome !== undefined && oldHome !== newHome) this.fileSlice(oldHome, name, undefined);
+    if (newHome !== undefined && cur) this.fileSlice(newHome, name, { obj: cur, sig: sliceSignature(cur) });
+    if (newHome !== undefined) this.sliceHome.set(id, newHome);
+    else this.sliceHome.delete(id);
+    this.changed();
+  }
+
+  node(cur: V1Node | undefined): void {
+    const before = nodeSignature(this.nodeInfo);
+    this.nodeInfo = cur ? nodeInfoFromNode(cur) : undefined;
+    this.pendingNode.note('node', '', before, nodeSignature(this.nodeInfo));
+    this.changed();
+  }
+
+  pod(prev: V1Pod | undefined, cur: V1Pod | undefined): void {
+    const obj = cur ?? prev;
+    if (!obj) return;
+    const key = `${namespaceOf(obj)}/${obj.metadata?.name ?? ''}`;
+    const before = this.hostPorts.get(key)?.sig;
+    const ports = cur ? hostPortsOf(cur) : [];
+    const next = ports.length ? { obj: ports, sig: stableStringify(ports) } : undefined;
+    if (next) this.hostPorts.set(key, next);
+    else this.hostPorts.delete(key);
+    this.pendingPods.note('pods', key, before, next?.sig);
+    this.changed();
+  }
+
+  synced(): void {
+    this.isSynced = true;
+    this.opts.onChange?.();
+  }
+
+  // ---- for the sync loop -------------------------------------------------------------
+
+  /** Every initial list has been delivered. */
+  get ready(): boolean {
+    return this.isSynced;
+  }
+
+  hasChanges(): boolean {
+    return this.pendingServices.size + this.pendingSlices.size + this.pendingNode.size + this.pendingPods.size > 0;
+  }
+
+  /** The Services whose desired state may have changed since the last call (all of them
+   *  when the Node changed), with their current objects; then forgets the pending pairs. */
+  takeChanges(): TrackedChanges {
+    const all = this.pendingNode.size > 0;
+    const keys = new Set([...this.pendingServices.groups(), ...this.pendingSlices.groups()]);
+    if (all) for (const k of this.knownKeys()) keys.add(k);
+    const services = new Map<string, ServiceInput>();
+    for (const k of [...keys].sort()) services.set(k, this.input(k));
+    const hostPortsChanged = this.pendingPods.size > 0;
+    this.pendingServices.clear();
+    this.pendingSlices.clear();
+    this.pendingNode.clear();
+    this.pendingPods.clear();
+    return { all, services, node: this.nodeInfo, hostPortsChanged, synced: this.isSynced };
+  }
+
+  /** Everything currently known, for a full sync. Does not touch pending changes. */
+  snapshot(): TrackerSnapshot {
+    const services = new Map<string, ServiceInput>();
+    for (const k of [...this.knownKeys()].sort()) services.set(k, this.input(k));
+    return { services, node: this.nodeInfo, hostPorts: [...this.hostPorts.values()].flatMap((h) => h.obj), synced: this.isSynced };
+  }
+
+  // ---- internals ---------------------------------------------------------------------
+
+  private fileSlice(svcKey: string, name: string, next: Held<V1EndpointSlice> | undefined): void {
+    let group = this.slices.get(svcKey);
+    const before = group?.get(name)?.sig;
+    if (next) {
+      if (!group) this.slices.set(svcKey, (group = new Map()));
+      group.set(name, next);
+    } else if (group) {
+      group.delete(name);
+      if (group.size === 0) this.slices.delete(svcKey);
+    }
+    this.pendingSlices.note(svcKey, name, before, next?.sig);
+  }
+
+  private knownKeys(): Set<string> {
+    return new Set([...this.services.keys(), ...this.slices.keys()]);
+  }
+
+  private input(key: string): ServiceInput {
+    const group = this.slices.get(key);
+    const slices = group ? [...group.keys()].sort().map((n) => group.get(n)!.obj) : [];
+    return { key, service: this.services.get(key)?.obj, slices };
+  }
+
+  private changed(): void {
+    if (this.hasChanges()) this.opts.onChange?.();
+  }
+}

@@ -1,0 +1,81 @@
+// What of each object matters to the proxy, as a canonical string: two objects with the
+// same signature program the same datapath, so a {previous, current} pair with equal
+// signatures is no change (resourceVersion, managedFields, annotations, pod references
+// and the like are left out on purpose).
+
+import type { V1EndpointSlice, V1Pod, V1Service } from '@kubernetes/client-node';
+import { LABELS } from '../model/labels.js';
+import { namespaceOf } from '../model/object-keys.js';
+import type { NodeInfo } from '../model/types.js';
+
+/** JSON with object keys sorted at every level, so key order never makes a difference. */
+export function stableStringify(value: unknown): string {
+  return JSON.stringify(value, (_k, v: unknown) => {
+    if (v === null || typeof v !== 'object' || Array.isArray(v)) return v;
+    const out: Record<string, unknown> = {};
+    for (const k of Object.keys(v).sort()) out[k] = (v as Record<string, unknown>)[k];
+    return out;
+  }) ?? '';
+}
+
+function pickLabels(labels: Record<string, string> | undefined, names: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const n of names) if (labels?.[n] !== undefined) out[n] = labels[n];
+  return out;
+}
+
+export function serviceSignature(svc: V1Service): string {
+  return stableStringify({
+    labels: pickLabels(svc.metadata?.labels, [LABELS.serviceProxyName, LABELS.headless]),
+    spec: svc.spec ?? {},
+    loadBalancer: svc.status?.loadBalancer ?? {},
+  });
+}
+
+export function sliceSignature(slice: V1EndpointSlice): string {
+  return stableStringify({
+    labels: pickLabels(slice.metadata?.labels, [LABELS.serviceName, LABELS.serviceProxyName]),
+    addressType: slice.addressType,
+    endpoints: (slice.endpoints ?? []).map((e) => ({
+      addresses: e.addresses,
+      conditions: e.conditions ?? {},
+      nodeName: e.nodeName,
+      zone: e.zone,
+      hints: e.hints,
+    })),
+    ports: slice.ports ?? [],
+  });
+}
+
+export function nodeSignature(info: NodeInfo | undefined): string {
+  return stableStringify(info ?? null);
+}
+
+/** A container port that a Pod publishes on this node's address. */
+export interface HostPort {
+  readonly pod: string;
+  readonly podIP?: string;
+  readonly hostIP?: string;
+  readonly hostPort: number;
+  readonly containerPort: number;
+  readonly protocol: string;
+}
+
+export function hostPortsOf(pod: V1Pod): HostPort[] {
+  const key = `${namespaceOf(pod)}/${pod.metadata?.name ?? ''}`;
+  const out: HostPort[] = [];
+  for (const c of pod.spec?.containers ?? []) {
+    for (const p of c.ports ?? []) {
+      if (!p.hostPort) continue;
+      out.push({
+        pod: key,
+        ...(pod.status?.podIP ? { podIP: pod.status.podIP } : {}),
+        ...(p.hostIP ? { hostIP: p.hostIP } : {}),
+        hostPort: p.hostPort,
+        containerPort: p.containerPort,
+        protocol: p.protocol ?? 'TCP',
+      });
+    }
+  }
+  return out;
+}
