@@ -1,0 +1,186 @@
+// `kpx agent`: the per-node service proxy. Wires one source (API server or manifest
+// files) into the change tracker; a bounded-frequency runner drives syncs (model →
+// encoder → reconciler → pinned maps); the tc program is kept attached to every
+// pod-facing interface. On start it loads the datapath over the pinned maps and adopts
+// what they hold, so a restart never flushes working state.
+
+import type { Server } from 'node:http';
+import { hostname } from 'node:os';
+import { KubeConfig } from '@kubernetes/client-node';
+import { parseDuration, parseFlags } from '../cli/flags.js';
+import { Datapath } from '../datapath/datapath.js';
+import { IdAllocator } from '../encoder/id-allocator.js';
+import { BadFlagError } from '../errors.js';
+import { jsonLogger, LEVELS, type Level, type Logger } from '../log.js';
+import { checkModelOptions } from '../model/model-services.js';
+import type { ModelOptions } from '../model/types.js';
+import { Reconciler } from '../reconciler/reconciler.js';
+import { ApiServerSource } from '../sources/apiserver.js';
+import { ManifestSource } from '../sources/manifests.js';
+import type { Source } from '../sources/types.js';
+import { BoundedFrequencyRunner } from '../sync/bounded-runner.js';
+import { SyncEngine } from '../sync/sync-engine.js';
+import { ChangeTracker } from '../tracker/change-tracker.js';
+import { AGENT_FLAGS } from './flags.js';
+import { startHealthServer } from './health.js';
+import { AgentMetrics } from './metrics.js';
+import { PodAttacher } from './pod-attacher.js';
+
+export interface AgentConfig {
+  source: { kind: 'manifests'; dir: string; serviceCidr: string; nodePortRange: string } | { kind: 'apiserver'; kubeconfig?: string };
+  nodeName: string;
+  podInterfaces: string[];
+  bpffsDir: string;
+  model: ModelOptions;
+  minSyncMs: number;
+  syncPeriodMs: number;
+  healthzBind: string;
+  metricsBind: string;
+  logLevel: Level;
+}
+
+export function agentConfigFromFlags(argv: string[]): AgentConfig {
+  const { values: f, positionals } = parseFlags(argv, AGENT_FLAGS);
+  if (positionals.length) throw new BadFlagError(positionals[0]!, 'unexpected argument');
+  if (f.manifests && f.kubeconfig) throw new BadFlagError('--manifests', 'give either --manifests or --kubeconfig, not both');
+  const nodeName = f['node-name'] ?? process.env.NODE_NAME ?? hostname();
+  const level = f['log-level'] as Level;
+  if (!LEVELS.includes(level)) throw new BadFlagError('--log-level', `must be one of ${LEVELS.join(', ')}`);
+  const model: ModelOptions = {
+    nodeName,
+    family: 'IPv4',
+    ...(f['proxy-name'] ? { proxyName: f['proxy-name'] } : {}),
+    ...(f['nodeport-addresses'] ? { nodePortAddresses: f['nodeport-addresses'].split(',').map((s) => s.trim()) } : {}),
+  };
+  checkModelOptions(model);
+  return {
+    source: f.manifests
+      ? { kind: 'manifests', dir: f.manifests, serviceCidr: f['service-cidr']!, nodePortRange: f['service-node-port-range']! }
+      : { kind: 'apiserver', ...(f.kubeconfig ? { kubeconfig: f.kubeconfig } : {}) },
+    nodeName,
+    podInterfaces: f['pod-interfaces']!.split(','),
+    bpffsDir: f['bpffs-dir']!,
+    model,
+    minSyncMs: parseDuration('--min-sync-period', f['min-sync-period']!),
+    syncPeriodMs: parseDuration('--sync-period', f['sync-period']!),
+    healthzBind: f['healthz-bind-address']!,
+    metricsBind: f['metrics-bind-address']!,
+    logLevel: level,
+  };
+}
+
+function makeSource(cfg: AgentConfig, log: Logger, metrics: AgentMetrics): Source {
+  if (cfg.source.kind === 'manifests') {
+    return new ManifestSource({
+      dir: cfg.source.dir,
+      nodeName: cfg.nodeName,
+      serviceCidr: cfg.source.serviceCidr,
+      nodePortRange: cfg.source.nodePortRange,
+      logger: log,
+      onError: (err) => {
+        metrics.objectErrors.inc();
+        log.error('invalid object skipped', { err });
+      },
+    });
+  }
+  const kc = new KubeConfig();
+  if (cfg.source.kubeconfig) kc.loadFromFile(cfg.source.kubeconfig);
+  else kc.loadFromCluster();
+  return new ApiServerSource({ kubeConfig: kc, nodeName: cfg.nodeName, watchPods: true, logger: log });
+}
+
+export class Agent {
+  private readonly log: Logger;
+  private readonly metrics = new AgentMetrics();
+  private datapath: Datapath | undefined;
+  private source: Source | undefined;
+  private runner: BoundedFrequencyRunner | undefined;
+  private attacher: PodAttacher | undefined;
+  private servers: Server[] = [];
+  private lastSuccess: number | undefined;
+  private firstSyncDone = false;
+
+  constructor(private readonly cfg: AgentConfig) {
+    this.log = jsonLogger(cfg.logLevel, 2, { node: cfg.nodeName });
+  }
+
+  async start(): Promise<void> {
+    const { cfg, log, metrics } = this;
+    const dp = (this.datapath = Datapath.load({ pinDir: cfg.bpffsDir }));
+    const reconciler = new Reconciler(dp.maps);
+    const tracker = new ChangeTracker({ onChange: () => this.runner?.request() });
+    const engine = new SyncEngine(tracker, reconciler, new IdAllocator(), cfg.model, log);
+    const adopted = engine.adopt();
+    log.info('datapath loaded', { pinDir: cfg.bpffsDir, adoptedFrontends: adopted });
+
+    this.attacher = new PodAttacher(dp.programs.fromPod, cfg.podInterfaces, {
+      attached: (i) => log.info('attached', { interface: i }),
+      detached: (i) => log.info('interface gone', { interface: i }),
+      failed: (i, err) => {
+        metrics.attachFailures.inc({ interface: i });
+        log.error('attach failed', { interface: i, err });
+      },
+    });
+    this.attacher.start(1000);
+
+    this.runner = new BoundedFrequencyRunner(
+      async (full) => {
+        const end = metrics.syncDuration.startTimer();
+        try {
+          const r = engine.sync(full);
+          if (!r) return;
+          end();
+          this.lastSuccess = Date.now();
+          metrics.lastSync.set(this.lastSuccess / 1000);
+          metrics.mapWrites.inc(r.writes);
+          for (const err of r.errors) {
+            metrics.objectErrors.inc();
+            log.error('invalid object skipped', { err });
+          }
+          log.debug('synced', { full: r.full, services: r.services, frontends: r.changedFrontends, writes: r.writes, ms: r.durationMs.toFixed(2) });
+          if (!this.firstSyncDone) {
+            this.firstSyncDone = true;
+            log.info('ready', { frontends: engine.desiredState().size });
+          }
+        } catch (err) {
+          metrics.syncErrors.inc();
+          log.error('sync failed; retrying with a full sync', { err });
+          throw err;
+        }
+      },
+      { minIntervalMs: cfg.minSyncMs, maxIntervalMs: cfg.syncPeriodMs, retryIntervalMs: Math.max(cfg.minSyncMs, 1000) },
+    );
+    this.runner.start();
+
+    this.servers.push(
+      await startHealthServer(cfg.healthzBind, { ready: () => this.firstSyncDone, lastSuccessMs: () => this.lastSuccess }, 2 * cfg.syncPeriodMs),
+      await metrics.serve(cfg.metricsBind),
+    );
+    this.source = makeSource(cfg, log, metrics);
+    await this.source.start(tracker);
+    log.info('started', { source: cfg.source.kind, interfaces: cfg.podInterfaces });
+  }
+
+  /** Stops watching and syncing. Programs and maps stay: traffic keeps flowing. */
+  async stop(): Promise<void> {
+    this.runner?.stop();
+    this.attacher?.stop();
+    await this.source?.stop();
+    for (const s of this.servers) s.close();
+    this.datapath?.close();
+  }
+}
+
+export async function runAgent(argv: string[]): Promise<void> {
+  const cfg = agentConfigFromFlags(argv);
+  const agent = new Agent(cfg);
+  const shutdown = (sig: string): void => {
+    void agent.stop().finally(() => {
+      process.stderr.write(JSON.stringify({ ts: new Date().toISOString(), level: 'info', msg: 'stopped', signal: sig }) + '\n');
+      process.exit(0);
+    });
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  await agent.start();
+}

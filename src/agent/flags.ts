@@ -1,0 +1,23 @@
+// `kpx agent` flags. Names follow kube-proxy's where one exists (--kubeconfig,
+// --hostname-override is --node-name here as the issue asks, --nodeport-addresses,
+// --healthz-bind-address, --metrics-bind-address, --min-sync-period, --sync-period).
+
+import type { FlagSpecs } from '../cli/flags.js';
+
+export const AGENT_FLAGS = {
+  kubeconfig: { type: 'string', arg: 'PATH', help: 'kubeconfig of the API server to watch; in a pod the in-cluster config is used when neither source is given' },
+  manifests: { type: 'string', arg: 'DIR', help: 'standalone mode: read Service/Endpoints/EndpointSlice/Node/Pod YAML from DIR and follow it' },
+  'node-name': { type: 'string', arg: 'NAME', help: 'this node\'s name (default: $NODE_NAME, else the hostname)' },
+  'pod-interfaces': { type: 'string', arg: 'PATTERNS', default: 'lxc*,cali*,veth*,kv-*', help: 'comma-separated name patterns of pod-facing host interfaces (tc ingress)' },
+  'bpffs-dir': { type: 'string', arg: 'DIR', default: '/sys/fs/bpf/kpx', help: 'where the maps are pinned; kept across restarts' },
+  'service-cidr': { type: 'string', arg: 'CIDR', default: '10.96.0.0/12', help: 'standalone mode: ClusterIPs are allocated from here' },
+  'service-node-port-range': { type: 'string', arg: 'LOW-HIGH', default: '30000-32767', help: 'standalone mode: nodePorts are allocated from here' },
+  'nodeport-addresses': { type: 'string', arg: 'CIDRS', help: 'comma-separated CIDRs: NodePorts answer only on node addresses inside them' },
+  'proxy-name': { type: 'string', arg: 'NAME', help: 'trial mode: handle only Services labelled service.kubernetes.io/service-proxy-name=NAME' },
+  'min-sync-period': { type: 'string', arg: 'DURATION', default: '100ms', help: 'least time between two syncs (changes in between are coalesced)' },
+  'sync-period': { type: 'string', arg: 'DURATION', default: '30s', help: 'a full resync runs at least this often' },
+  'healthz-bind-address': { type: 'string', arg: 'HOST:PORT', default: '0.0.0.0:10256', help: '/healthz and /readyz' },
+  'metrics-bind-address': { type: 'string', arg: 'HOST:PORT', default: '127.0.0.1:10249', help: 'Prometheus /metrics' },
+  'log-level': { type: 'string', arg: 'LEVEL', default: 'info', help: 'debug, info, warn or error' },
+  help: { type: 'boolean', help: 'show this help' },
+} as const satisfies FlagSpecs;

@@ -1,0 +1,72 @@
+// The loaded datapath: the committed BPF object opened with its maps pinned under one
+// bpffs directory. Opening it again (a restarted agent) reuses the pinned maps, so flows,
+// ids and services survive; the new program replaces the old one on each interface.
+
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { BpfObject, ensureBpffs, type BpfMap, type BpfProgram } from '../../native/index.js';
+import { MAP_NAMES, PROGRAM_NAMES, REASONS, sumPerCpuCounter, type Counter, type MapRole, type Reason } from './abi.js';
+
+export const DEFAULT_OBJECT = fileURLToPath(new URL('../../bpf/kpx.bpf.o', import.meta.url));
+export const DEFAULT_PIN_DIR = '/sys/fs/bpf/kpx';
+
+export interface DatapathOptions {
+  pinDir?: string;
+  objectPath?: string;
+  /** Per-map capacity overrides, by map role. */
+  maxEntries?: Partial<Record<MapRole, number>>;
+}
+
+export class Datapath {
+  private constructor(
+    readonly pinDir: string,
+    private readonly obj: BpfObject,
+    readonly maps: Readonly<Record<MapRole, BpfMap>>,
+    readonly programs: Readonly<Record<keyof typeof PROGRAM_NAMES, BpfProgram>>,
+  ) {}
+
+  static load(opts: DatapathOptions = {}): Datapath {
+    const pinDir = opts.pinDir ?? DEFAULT_PIN_DIR;
+    ensureBpffs(bpffsRootOf(pinDir));
+    mkdirSync(pinDir, { recursive: true });
+    const maxEntries: Record<string, number> = {};
+    for (const [role, n] of Object.entries(opts.maxEntries ?? {})) maxEntries[MAP_NAMES[role as MapRole]] = n;
+    const obj = BpfObject.open(opts.objectPath ?? DEFAULT_OBJECT, { pinRoot: pinDir, maxEntries });
+    try {
+      obj.load();
+    } catch (err) {
+      obj.close();
+      throw err;
+    }
+    const maps = Object.fromEntries(
+      (Object.keys(MAP_NAMES) as MapRole[]).map((role) => [role, obj.map(MAP_NAMES[role])]),
+    ) as Record<MapRole, BpfMap>;
+    const programs = Object.fromEntries(
+      (Object.keys(PROGRAM_NAMES) as Array<keyof typeof PROGRAM_NAMES>).map((p) => [p, obj.program(PROGRAM_NAMES[p])]),
+    ) as Record<keyof typeof PROGRAM_NAMES, BpfProgram>;
+    return new Datapath(pinDir, obj, maps, programs);
+  }
+
+  /** Decision counters summed over CPUs, by reason name. */
+  counters(): Record<Reason, Counter> {
+    const out = {} as Record<Reason, Counter>;
+    REASONS.forEach((name, id) => {
+      const key = Buffer.alloc(4);
+      key.writeUInt32LE(id);
+      const v = this.maps.counters.lookup(key);
+      out[name] = v ? sumPerCpuCounter(v) : { packets: 0n, bytes: 0n };
+    });
+    return out;
+  }
+
+  close(): void {
+    this.obj.close();
+  }
+}
+
+/** The bpffs mount a pin directory lives on: /sys/fs/bpf for anything below it, else
+ *  the pin directory's parent (which kpx mounts as bpffs when it is not one). */
+export function bpffsRootOf(pinDir: string): string {
+  return pinDir === '/sys/fs/bpf' || pinDir.startsWith('/sys/fs/bpf/') ? '/sys/fs/bpf' : dirname(pinDir);
+}

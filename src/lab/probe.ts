@@ -1,0 +1,171 @@
+// The lab's client side, run inside a client namespace. Reads one JSON command per line
+// on stdin and answers one JSON line per command on stdout, so a test or the lab can
+// drive new connections, long-lived connections and UDP flows from one process:
+//   {"op":"http","host":"10.96.0.10","port":8080,"count":30}      new TCP connection each
+//   {"op":"open","id":"a","host":…,"port":…}                      a kept-alive HTTP connection
+//   {"op":"send","id":"a"}                                        one request on it
+//   {"op":"udpOpen","id":"u","host":…,"port":…} / {"op":"udpSend","id":"u"}
+//   {"op":"udp","host":…,"port":…,"count":30}                     a new UDP socket each
+//   {"op":"close","id":"a"}
+// Every answer is {"ok":true,"answers":[PodAnswer…]} or {"ok":false,"error":"…"}.
+
+import { connect, type Socket } from 'node:net';
+import { createSocket, type Socket as UdpSocket } from 'node:dgram';
+import { createInterface } from 'node:readline';
+import type { PodAnswer } from './pod-server.js';
+
+const TIMEOUT_MS = 2000;
+
+interface Command {
+  op: string;
+  id?: string;
+  host?: string;
+  port?: number;
+  count?: number;
+}
+
+/** One HTTP/1.1 request/response over an open socket; the response carries content-length. */
+function httpExchange(sock: Socket, host: string): Promise<PodAnswer> {
+  return new Promise((resolve, reject) => {
+    let buf = '';
+    const timer = setTimeout(() => done(new Error('timeout')), TIMEOUT_MS);
+    const onData = (d: Buffer): void => {
+      buf += d.toString('utf8');
+      const head = buf.indexOf('\r\n\r\n');
+      if (head < 0) return;
+      const len = Number(/content-length:\s*(\d+)/i.exec(buf.slice(0, head))?.[1] ?? NaN);
+      const body = buf.slice(head + 4);
+      if (body.length >= len) done(undefined, JSON.parse(body.slice(0, len)) as PodAnswer);
+    };
+    const onError = (e: Error): void => done(e);
+    const onClose = (): void => done(new Error('connection closed'));
+    function done(err?: Error, ans?: PodAnswer): void {
+      clearTimeout(timer);
+      sock.off('data', onData).off('error', onError).off('close', onClose);
+      if (err) reject(err);
+      else resolve(ans!);
+    }
+    sock.on('data', onData).on('error', onError).on('close', onClose);
+    sock.write(`GET / HTTP/1.1\r\nHost: ${host}\r\nConnection: keep-alive\r\n\r\n`);
+  });
+}
+
+function openTcp(host: string, port: number): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const sock = connect({ host, port });
+    const timer = setTimeout(() => {
+      sock.destroy();
+      reject(new Error('connect timeout'));
+    }, TIMEOUT_MS);
+    sock.once('connect', () => {
+      clearTimeout(timer);
+      resolve(sock);
+    });
+    sock.once('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+  });
+}
+
+function udpExchange(sock: UdpSocket, host: string, port: number, seq: number): Promise<PodAnswer> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      sock.off('message', onMsg);
+      reject(new Error('timeout'));
+    }, TIMEOUT_MS);
+    const onMsg = (msg: Buffer): void => {
+      const ans = JSON.parse(msg.toString('utf8')) as PodAnswer;
+      if (ans.seq !== seq) return; // a late answer to an earlier probe
+      clearTimeout(timer);
+      sock.off('message', onMsg);
+      resolve(ans);
+    };
+    sock.on('message', onMsg);
+    sock.send(String(seq), port, host);
+  });
+}
+
+function newUdpSocket(): Promise<UdpSocket> {
+  return new Promise((resolve) => {
+    const s = createSocket('udp4');
+    s.bind(0, () => resolve(s));
+  });
+}
+
+const tcp = new Map<string, { sock: Socket; host: string }>();
+const udp = new Map<string, { sock: UdpSocket; host: string; port: number }>();
+let seq = 0;
+
+async function run(c: Command): Promise<PodAnswer[]> {
+  const host = c.host ?? '';
+  const port = c.port ?? 0;
+  switch (c.op) {
+    case 'http': {
+      const out: PodAnswer[] = [];
+      for (let i = 0; i < (c.count ?? 1); i++) {
+        const sock = await openTcp(host, port);
+        try {
+          out.push(await httpExchange(sock, host));
+        } finally {
+          sock.destroy();
+        }
+      }
+      return out;
+    }
+    case 'open':
+      tcp.set(c.id!, { sock: await openTcp(host, port), host });
+      return [];
+    case 'send': {
+      const t = tcp.get(c.id!);
+      if (!t) throw new Error(`no connection ${c.id}`);
+      return [await httpExchange(t.sock, t.host)];
+    }
+    case 'udp': {
+      const out: PodAnswer[] = [];
+      for (let i = 0; i < (c.count ?? 1); i++) {
+        const s = await newUdpSocket();
+        try {
+          out.push(await udpExchange(s, host, port, ++seq));
+        } finally {
+          s.close();
+        }
+      }
+      return out;
+    }
+    case 'udpOpen':
+      udp.set(c.id!, { sock: await newUdpSocket(), host, port });
+      return [];
+    case 'udpSend': {
+      const u = udp.get(c.id!);
+      if (!u) throw new Error(`no udp flow ${c.id}`);
+      return [await udpExchange(u.sock, u.host, u.port, ++seq)];
+    }
+    case 'close':
+      tcp.get(c.id!)?.sock.destroy();
+      udp.get(c.id!)?.sock.close();
+      tcp.delete(c.id!);
+      udp.delete(c.id!);
+      return [];
+    default:
+      throw new Error(`unknown op ${c.op}`);
+  }
+}
+
+const rl = createInterface({ input: process.stdin });
+let chain = Promise.resolve();
+rl.on('line', (line) => {
+  chain = chain.then(async () => {
+    try {
+      const answers = await run(JSON.parse(line) as Command);
+      process.stdout.write(JSON.stringify({ ok: true, answers }) + '\n');
+    } catch (e) {
+      const err = e as NodeJS.ErrnoException;
+      process.stdout.write(JSON.stringify({ ok: false, error: err.code ?? err.message }) + '\n');
+    }
+  });
+});
+rl.on('close', () => {
+  void chain.then(() => process.exit(0));
+});
+process.stdout.write(JSON.stringify({ ok: true, answers: [], ready: true }) + '\n');

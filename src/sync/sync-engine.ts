@@ -1,0 +1,124 @@
+// One sync: take what the tracker recorded, model and encode the Services that changed,
+// and have the reconciler write the difference. Keeps the whole desired state so that
+// identity clashes between Services are caught and a full sync can diff everything.
+// Nothing is programmed before every source has synced: an agent restarted over pinned
+// maps must not delete what it has not heard about yet.
+
+import { emptyEncodeResult, encodeServiceInto, type EncodeResult } from '../encoder/encode-state.js';
+import type { IdAllocator } from '../encoder/id-allocator.js';
+import type { EncodedFrontend } from '../encoder/types.js';
+import type { KpxError } from '../errors.js';
+import type { Logger } from '../log.js';
+import { modelServices } from '../model/model-services.js';
+import type { ModelOptions, ServiceInput, ServiceModel } from '../model/types.js';
+import type { Reconciler } from '../reconciler/reconciler.js';
+import type { ChangeTracker } from '../tracker/change-tracker.js';
+
+export interface SyncReport {
+  full: boolean;
+  services: number;
+  changedFrontends: number;
+  writes: number;
+  errors: KpxError[];
+  durationMs: number;
+}
+
+export class SyncEngine {
+  private readonly desired = new Map<string, EncodedFrontend>();
+  private readonly byService = new Map<string, Set<string>>();
+  /** Last good model per Service (for health checks and inspect). */
+  readonly models = new Map<string, ServiceModel>();
+  private needFull = true;
+
+  constructor(
+    private readonly tracker: ChangeTracker,
+    private readonly reconciler: Reconciler,
+    private readonly ids: IdAllocator,
+    private readonly opts: ModelOptions,
+    private readonly log: Logger,
+  ) {}
+
+  /** Adopts what the pinned maps hold, ids included. Call once before the first sync. */
+  adopt(): number {
+    const programmed = this.reconciler.adopt();
+    for (const p of this.ids.adoptState(programmed)) this.log.warn('id not adopted', { problem: p });
+    return programmed.size;
+  }
+
+  get ready(): boolean {
+    return this.tracker.ready;
+  }
+
+  desiredState(): ReadonlyMap<string, EncodedFrontend> {
+    return this.desired;
+  }
+
+  /** Runs one sync; returns undefined while sources have not synced yet. */
+  sync(fullRequested: boolean): SyncReport | undefined {
+    if (!this.tracker.ready) return undefined;
+    const t0 = performance.now();
+    const full = fullRequested || this.needFull;
+    const changes = this.tracker.takeChanges();
+    const inputs: Map<string, ServiceInput> = full
+      ? new Map(this.tracker.snapshot().services)
+      : new Map(changes.services);
+    if (full) for (const key of this.byService.keys()) if (!inputs.has(key)) inputs.set(key, { key, service: undefined, slices: [] });
+
+    const touched = new Set<string>();
+    const result: EncodeResult = { ...emptyEncodeResult(), state: this.desired };
+    for (const key of inputs.keys()) {
+      for (const id of this.byService.get(key) ?? []) {
+        this.desired.delete(id);
+        touched.add(id);
+      }
+      this.byService.delete(key);
+    }
+    const errors: KpxError[] = [];
+    for (const outcome of modelServices(inputs.values(), changes.node, this.opts)) {
+      if (outcome.status !== 'ok') {
+        this.models.delete(outcome.key);
+        if (outcome.status === 'bad') errors.push(...outcome.errors);
+        continue;
+      }
+      errors.push(...outcome.warnings);
+      const before = new Set(this.desired.keys());
+      encodeServiceInto(result, outcome.model, this.ids);
+      if (result.failed.has(outcome.key)) {
+        // Left out whole (e.g. too many backends): keep what the maps hold for it.
+        for (const id of touched) {
+          const kept = this.reconciler.current().get(id);
+          if (kept && kept.owner.startsWith(`${outcome.key}:`)) this.desired.set(id, kept);
+        }
+      }
+      const mine = new Set([...this.desired.keys()].filter((id) => !before.has(id)));
+      for (const id of mine) touched.add(id);
+      this.byService.set(outcome.key, mine);
+      this.models.set(outcome.key, outcome.model);
+    }
+    errors.push(...result.errors);
+    for (const u of result.unsupported) this.log.warn('frontend not programmed', { owner: u.owner, frontend: u.frontend, reason: u.reason });
+
+    try {
+      const r = full ? this.reconciler.apply(this.desired) : this.reconciler.apply(this.desired, touched);
+      this.needFull = false;
+      if (full) this.ids.releaseUnused(this.reconciler.current());
+      else this.releaseRemoved(touched);
+      return {
+        full,
+        services: inputs.size,
+        changedFrontends: r.changed,
+        writes: r.writes,
+        errors,
+        durationMs: performance.now() - t0,
+      };
+    } catch (err) {
+      this.needFull = true;
+      throw err;
+    }
+  }
+
+  /** Frees ids of frontends (and backends) a partial sync removed. */
+  private releaseRemoved(touched: Set<string>): void {
+    for (const id of touched) if (!this.desired.has(id)) this.ids.releaseSvc(id);
+  }
+}
