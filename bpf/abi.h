@@ -51,7 +51,7 @@ struct kpx_ct_key {
 };
 
 struct kpx_ct_value {
-	__u64 last_seen_ns; /* bpf_ktime_get_ns() of the last packet */
+	__u64 last_seen_ns; /* CLOCK_MONOTONIC ns of the last packet (bpf_ktime_get_coarse_ns) */
 	__be32 nat_addr; /* REPLY: frontend address to restore as source */
 	__be16 nat_port; /* REPLY: frontend port to restore as source */
 	__u16 flags; /* KPX_CT_F_* */

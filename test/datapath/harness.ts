@@ -1,0 +1,247 @@
+// Loads the committed datapath object (bpf/kpx.bpf.o) into the kernel with a private pin
+// root (/sys/fs/bpf/kpxdp-test-*), seeds its maps the way the control plane does, and
+// runs packets through kpx_from_pod with BPF_PROG_TEST_RUN, reporting which counter
+// (reason) each packet landed in.
+import { rmSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { BpfObject, ensureBpffs, type BpfMap, type BpfProgram } from '../../native/index.js';
+import {
+  BACKEND_STATE,
+  MAP_NAMES,
+  PROGRAM_NAMES,
+  REASONS,
+  REASON_MAX,
+  SCOPE,
+  decodeCtValue,
+  decodeAffinityValue,
+  encodeAffinityKey,
+  encodeBackend,
+  encodeBackendId,
+  encodeCtKey,
+  encodeCtValue,
+  encodeSvcKey,
+  encodeSvcValue,
+  sumPerCpuCounter,
+  type AffinityValue,
+  type CtKey,
+  type CtValue,
+  type Proto,
+  type Reason,
+} from '../../src/datapath/abi.js';
+
+export const OBJECT_PATH = fileURLToPath(new URL('../../bpf/kpx.bpf.o', import.meta.url));
+export const TC_ACT = { OK: 0, SHOT: 2 } as const;
+export type Verdict = keyof typeof TC_ACT;
+
+export interface BackendSeed {
+  id: number;
+  addr: string;
+  port: number;
+  state?: number;
+}
+
+export interface ServiceSeed {
+  vip: string;
+  port: number;
+  proto: Proto;
+  svcId: number;
+  flags?: number;
+  affinityTimeoutS?: number;
+  backends: BackendSeed[];
+  /** Backend ids in slot order (slot 1 first); default: every backend, in order. */
+  slots?: number[];
+}
+
+/** A struct __sk_buff for BPF_PROG_TEST_RUN's ctx_in with GSO fields set (offsets of
+ * gso_segs and gso_size in <linux/bpf.h>; the kernel accepts only a few fields). */
+export function gsoContext(gsoSize: number, gsoSegs: number): Buffer {
+  const ctx = Buffer.alloc(192);
+  ctx.writeUInt32LE(gsoSegs, 164);
+  ctx.writeUInt32LE(gsoSize, 176);
+  return ctx;
+}
+
+export interface RunResult {
+  verdict: Verdict;
+  reason: Reason;
+  data: Buffer;
+}
+
+let pinSeq = 0;
+
+export class Datapath {
+  readonly services: BpfMap;
+  readonly backends: BpfMap;
+  readonly ct: BpfMap;
+  readonly affinity: BpfMap;
+  readonly counters: BpfMap;
+  readonly prog: BpfProgram;
+  readonly #obj: BpfObject;
+  readonly #pinRoot: string;
+  readonly #seeded = new Map<number, ServiceSeed>();
+
+  private constructor(obj: BpfObject, pinRoot: string) {
+    this.#obj = obj;
+    this.#pinRoot = pinRoot;
+    this.services = obj.map(MAP_NAMES.services);
+    this.backends = obj.map(MAP_NAMES.backends);
+    this.ct = obj.map(MAP_NAMES.conntrack);
+    this.affinity = obj.map(MAP_NAMES.affinity);
+    this.counters = obj.map(MAP_NAMES.counters);
+    this.prog = obj.program(PROGRAM_NAMES.fromPod);
+  }
+
+  /** The real object, loaded with fresh maps pinned under a new kpxdp-test-* root. */
+  static load(path: string = OBJECT_PATH): Datapath {
+    ensureBpffs();
+    const pinRoot = `/sys/fs/bpf/kpxdp-test-${process.pid}-${pinSeq++}`;
+    rmSync(pinRoot, { recursive: true, force: true });
+    ensureBpffs(pinRoot);
+    let obj: BpfObject | undefined;
+    try {
+      obj = BpfObject.open(path, { pinRoot });
+      obj.load();
+      return new Datapath(obj, pinRoot);
+    } catch (err) {
+      obj?.close();
+      rmSync(pinRoot, { recursive: true, force: true });
+      throw err;
+    }
+  }
+
+  close(): void {
+    this.#obj.close();
+    rmSync(this.#pinRoot, { recursive: true, force: true });
+  }
+
+  // ---- seeding, in the control plane's write order --------------------------------
+
+  /** Writes backends, then slots, then slot 0 (so any slot < count names a live backend). */
+  addService(s: ServiceSeed): void {
+    for (const b of s.backends) this.putBackend(s, b);
+    this.#seeded.set(s.svcId, s);
+    this.setSlots(s.svcId, s.slots ?? s.backends.map((b) => b.id));
+  }
+
+  putBackend(s: Pick<ServiceSeed, 'proto' | 'svcId'>, b: BackendSeed): void {
+    this.backends.update(
+      encodeBackendId(b.id),
+      encodeBackend({ addr: b.addr, port: b.port, proto: s.proto, state: b.state ?? BACKEND_STATE.ACTIVE, svcId: s.svcId }),
+    );
+  }
+
+  /** Points the frontend's slots at `ids`. Growing: slots, then slot 0. Shrinking:
+   * slot 0 first, then the slots past the new count are deleted. */
+  setSlots(svcId: number, ids: number[], count: number = ids.length): void {
+    const s = this.#service(svcId);
+    const key = (slot: number) => encodeSvcKey({ addr: s.vip, port: s.port, proto: s.proto, scope: SCOPE.EXTERNAL, slot });
+    const old = this.services.lookup(key(0));
+    const oldCount = old ? old.readUInt16LE(8) : 0;
+    const front = encodeSvcValue({
+      backendId: 0,
+      svcId: s.svcId,
+      count,
+      flags: s.flags ?? 0,
+      affinityTimeoutS: s.affinityTimeoutS ?? 10800,
+    });
+    if (count < oldCount) this.services.update(key(0), front);
+    ids.forEach((id, i) =>
+      this.services.update(key(i + 1), encodeSvcValue({ backendId: id, svcId: s.svcId, count: 0, flags: 0, affinityTimeoutS: 0 })),
+    );
+    this.services.update(key(0), front);
+    for (let slot = ids.length + 1; slot <= oldCount; slot++) this.services.delete(key(slot));
+  }
+
+  /** Rewrites slot 0 with new flags (e.g. affinity switched on or off at runtime). */
+  setFlags(svcId: number, flags: number, affinityTimeoutS?: number): void {
+    const s = this.#service(svcId);
+    s.flags = flags;
+    if (affinityTimeoutS !== undefined) s.affinityTimeoutS = affinityTimeoutS;
+    const key = encodeSvcKey({ addr: s.vip, port: s.port, proto: s.proto, scope: SCOPE.EXTERNAL, slot: 0 });
+    const old = this.services.lookup(key);
+    const count = old ? old.readUInt16LE(8) : 0;
+    this.services.update(key, encodeSvcValue({ backendId: 0, svcId: s.svcId, count, flags, affinityTimeoutS: s.affinityTimeoutS ?? 10800 }));
+  }
+
+  deleteBackend(id: number): void {
+    this.backends.delete(encodeBackendId(id));
+  }
+
+  /** Deletes the frontend: slot 0 first, then its slots and backends. */
+  deleteService(svcId: number): void {
+    const s = this.#service(svcId);
+    const key = (slot: number) => encodeSvcKey({ addr: s.vip, port: s.port, proto: s.proto, scope: SCOPE.EXTERNAL, slot });
+    const old = this.services.lookup(key(0));
+    const count = old ? old.readUInt16LE(8) : 0;
+    this.services.delete(key(0));
+    for (let slot = 1; slot <= count; slot++) this.services.delete(key(slot));
+    for (const b of s.backends) this.deleteBackend(b.id);
+    this.#seeded.delete(svcId);
+  }
+
+  ctEntry(k: CtKey): CtValue | undefined {
+    const v = this.ct.lookup(encodeCtKey(k));
+    return v ? decodeCtValue(v) : undefined;
+  }
+
+  putCtEntry(k: CtKey, v: CtValue): void {
+    this.ct.update(encodeCtKey(k), encodeCtValue(v));
+  }
+
+  affinityEntry(client: string, svcId: number): AffinityValue | undefined {
+    const v = this.affinity.lookup(encodeAffinityKey({ client, svcId }));
+    return v ? decodeAffinityValue(v) : undefined;
+  }
+
+  putAffinityEntry(client: string, svcId: number, v: AffinityValue): void {
+    const b = Buffer.alloc(16);
+    b.writeBigUInt64LE(v.lastUsedNs, 0);
+    b.writeUInt32LE(v.backendId, 8);
+    this.affinity.update(encodeAffinityKey({ client, svcId }), b);
+  }
+
+  // ---- running -------------------------------------------------------------------
+
+  /** Packets and bytes per reason, summed over CPUs. */
+  counterSnapshot(): Array<{ packets: bigint; bytes: bigint }> {
+    const out: Array<{ packets: bigint; bytes: bigint }> = [];
+    for (let r = 0; r < REASON_MAX; r++) {
+      const key = Buffer.alloc(4);
+      key.writeUInt32LE(r);
+      const v = this.counters.lookup(key);
+      out.push(v ? sumPerCpuCounter(v) : { packets: 0n, bytes: 0n });
+    }
+    return out;
+  }
+
+  /** Runs one packet. Asserts that exactly one counter moved, by one packet and the
+   * frame's length in bytes, and returns that reason with the verdict and output. */
+  run(frame: Buffer, ctx?: Buffer): RunResult {
+    const before = this.counterSnapshot();
+    const r = this.prog.testRun(ctx ? { data: frame, ctx } : { data: frame });
+    const after = this.counterSnapshot();
+    const moved: number[] = [];
+    after.forEach((a, i) => {
+      const b = before[i]!;
+      if (a.packets !== b.packets || a.bytes !== b.bytes) moved.push(i);
+    });
+    if (moved.length !== 1) throw new Error(`expected exactly one counter to move, got reasons [${moved.join(', ')}]`);
+    const id = moved[0]!;
+    const dp = after[id]!.packets - before[id]!.packets;
+    const db = after[id]!.bytes - before[id]!.bytes;
+    if (dp !== 1n || db !== BigInt(frame.length)) {
+      throw new Error(`counter ${REASONS[id]} moved by ${dp} packets / ${db} bytes, want 1 / ${frame.length}`);
+    }
+    const reason = REASONS[id];
+    if (reason === undefined) throw new Error(`counter ${id} has no name in REASONS`);
+    const verdict = (Object.keys(TC_ACT) as Verdict[]).find((k) => TC_ACT[k] === r.retval);
+    if (!verdict) throw new Error(`unexpected tc verdict ${r.retval}`);
+    return { verdict, reason, data: r.data };
+  }
+
+  #service(svcId: number): ServiceSeed {
+    const s = this.#seeded.get(svcId);
+    if (!s) throw new Error(`service ${svcId} was not seeded`);
+    return s;
+  }
+}

@@ -1,0 +1,175 @@
+// A small packet builder for the datapath tests: Ethernet + IPv4 + TCP/UDP/ICMP frames
+// with correct checksums (or deliberately wrong fields), and a decoder for assertions.
+// Checksums are verified by checksum-verifier.ts, which shares no code with this file.
+import { ipv4ToBuffer } from '../../src/datapath/abi.js';
+
+export const ETH_P = { IPV4: 0x0800, ARP: 0x0806, IPV6: 0x86dd } as const;
+export const IPPROTO = { ICMP: 1, TCP: 6, UDP: 17 } as const;
+export const TCP_FLAG = { FIN: 0x01, SYN: 0x02, RST: 0x04, PSH: 0x08, ACK: 0x10 } as const;
+
+const ETH_HLEN = 14;
+const CLIENT_MAC = Buffer.from('02000000aa01', 'hex');
+const HOST_MAC = Buffer.from('02000000bb02', 'hex');
+
+export interface Ipv4Spec {
+  proto: 'tcp' | 'udp' | 'icmp';
+  src: string;
+  dst: string;
+  sport?: number;
+  dport?: number;
+  /** TCP flags; default ACK. */
+  tcpFlags?: number;
+  payload?: Buffer;
+  /** IP options, a multiple of 4 bytes (ihl grows accordingly). */
+  ipOptions?: Buffer;
+  /** More-fragments bit. */
+  moreFragments?: boolean;
+  /** Fragment offset in 8-byte units. */
+  fragmentOffset?: number;
+  /** Send the UDP datagram without a checksum (field 0, RFC 768). */
+  udpNoChecksum?: boolean;
+  /** Trailing bytes after the IP datagram (Ethernet padding); not counted in tot_len. */
+  trailer?: Buffer;
+  ttl?: number;
+  id?: number;
+}
+
+/** An Ethernet frame with the given type around `payload`. */
+export function ethernet(ethType: number, payload: Buffer): Buffer {
+  const eth = Buffer.alloc(ETH_HLEN);
+  HOST_MAC.copy(eth, 0);
+  CLIENT_MAC.copy(eth, 6);
+  eth.writeUInt16BE(ethType, 12);
+  return Buffer.concat([eth, payload]);
+}
+
+/** RFC 1071 Internet checksum of `parts` (16-bit big-endian words, odd tail padded). */
+function internetChecksum(...parts: Buffer[]): number {
+  const all = Buffer.concat(parts);
+  let sum = 0;
+  for (let i = 0; i < all.length; i += 2) {
+    sum += (all[i]! << 8) | (i + 1 < all.length ? all[i + 1]! : 0);
+  }
+  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
+  return ~sum & 0xffff;
+}
+
+function l4Header(spec: Ipv4Spec, payload: Buffer): Buffer {
+  if (spec.proto === 'tcp') {
+    const h = Buffer.alloc(20);
+    h.writeUInt16BE(spec.sport ?? 40000, 0);
+    h.writeUInt16BE(spec.dport ?? 80, 2);
+    h.writeUInt32BE(0x01020304, 4); // seq
+    h.writeUInt32BE(spec.tcpFlags !== undefined && !(spec.tcpFlags & TCP_FLAG.ACK) ? 0 : 0x0a0b0c0d, 8);
+    h[12] = 5 << 4; // data offset
+    h[13] = spec.tcpFlags ?? TCP_FLAG.ACK;
+    h.writeUInt16BE(64240, 14); // window
+    return h;
+  }
+  if (spec.proto === 'udp') {
+    const h = Buffer.alloc(8);
+    h.writeUInt16BE(spec.sport ?? 40000, 0);
+    h.writeUInt16BE(spec.dport ?? 53, 2);
+    h.writeUInt16BE(8 + payload.length, 4);
+    return h;
+  }
+  const h = Buffer.alloc(8); // ICMP echo request
+  h[0] = 8;
+  h.writeUInt16BE(0x1234, 4);
+  h.writeUInt16BE(1, 6);
+  return h;
+}
+
+/** The IPv4 datagram (no Ethernet header) described by spec, checksums filled in. */
+export function ipv4Datagram(spec: Ipv4Spec): Buffer {
+  const payload = spec.payload ?? Buffer.from('kpx datapath test payload');
+  const options = spec.ipOptions ?? Buffer.alloc(0);
+  if (options.length % 4 !== 0 || options.length > 40) throw new RangeError('IP options must be 0..40 bytes, a multiple of 4');
+  const l4 = l4Header(spec, payload);
+  const segment = Buffer.concat([l4, payload]);
+  const ip = Buffer.alloc(20 + options.length);
+  const proto = IPPROTO[spec.proto.toUpperCase() as 'TCP' | 'UDP' | 'ICMP'];
+  ip[0] = 0x40 | (ip.length / 4);
+  ip.writeUInt16BE(ip.length + segment.length, 2);
+  ip.writeUInt16BE(spec.id ?? 0x4242, 4);
+  ip.writeUInt16BE((spec.moreFragments ? 0x2000 : 0) | (spec.fragmentOffset ?? 0), 6);
+  ip[8] = spec.ttl ?? 64;
+  ip[9] = proto;
+  ipv4ToBuffer(spec.src).copy(ip, 12);
+  ipv4ToBuffer(spec.dst).copy(ip, 16);
+  options.copy(ip, 20);
+  ip.writeUInt16BE(internetChecksum(ip), 10);
+
+  if (spec.proto === 'icmp') {
+    segment.writeUInt16BE(internetChecksum(segment), 2);
+  } else {
+    const pseudo = Buffer.alloc(12);
+    ip.copy(pseudo, 0, 12, 20);
+    pseudo[9] = proto;
+    pseudo.writeUInt16BE(segment.length, 10);
+    const at = spec.proto === 'tcp' ? 16 : 6;
+    if (!(spec.proto === 'udp' && spec.udpNoChecksum)) {
+      const sum = internetChecksum(pseudo, segment);
+      // RFC 768: a computed zero is sent as all ones (zero means "no checksum").
+      segment.writeUInt16BE(spec.proto === 'udp' && sum === 0 ? 0xffff : sum, at);
+    }
+  }
+  return Buffer.concat([ip, segment]);
+}
+
+/** An Ethernet frame carrying the IPv4 datagram described by spec. */
+export function ipv4Frame(spec: Ipv4Spec): Buffer {
+  return Buffer.concat([ethernet(ETH_P.IPV4, ipv4Datagram(spec)), spec.trailer ?? Buffer.alloc(0)]);
+}
+
+/** What the tests look at in a frame. Offsets follow ihl. */
+export interface FrameView {
+  ethType: number;
+  src: string;
+  dst: string;
+  proto: number;
+  ttl: number;
+  ihl: number;
+  totLen: number;
+  sport: number;
+  dport: number;
+  ipChecksum: number;
+  l4Checksum: number;
+}
+
+export function decodeFrame(frame: Buffer): FrameView {
+  const ethType = frame.readUInt16BE(12);
+  const ip = frame.subarray(ETH_HLEN);
+  const ihl = ip[0]! & 0x0f;
+  const l4 = ip.subarray(ihl * 4);
+  const proto = ip[9]!;
+  const addr = (o: number) => `${ip[o]}.${ip[o + 1]}.${ip[o + 2]}.${ip[o + 3]}`;
+  return {
+    ethType,
+    src: addr(12),
+    dst: addr(16),
+    proto,
+    ttl: ip[8]!,
+    ihl,
+    totLen: ip.readUInt16BE(2),
+    sport: l4.readUInt16BE(0),
+    dport: l4.readUInt16BE(2),
+    ipChecksum: ip.readUInt16BE(10),
+    l4Checksum: proto === IPPROTO.TCP ? l4.readUInt16BE(16) : l4.readUInt16BE(6),
+  };
+}
+
+/** A UDP payload of `len` bytes (len >= 2) chosen so that the checksum of the datagram
+ * src:sport -> dst:dport with that payload computes to zero (sent as 0xffff). */
+export function payloadForZeroUdpChecksum(src: string, sport: number, dst: string, dport: number, len = 8): Buffer {
+  const payload = Buffer.alloc(len, 0x5a);
+  payload.writeUInt16BE(0, 0);
+  const probe = ipv4Datagram({ proto: 'udp', src, dst, sport, dport, payload });
+  const ihl = (probe[0]! & 0x0f) * 4;
+  // With the first payload word 0 the field is ~sum. Adding a word w = ~sum makes the
+  // sum all ones, i.e. a computed checksum of zero. (A field of 0xffff already means a
+  // computed zero, so w = 0 then.)
+  const current = probe.readUInt16BE(ihl + 6);
+  payload.writeUInt16BE(current === 0xffff ? 0 : current, 0);
+  return payload;
+}
