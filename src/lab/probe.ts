@@ -59,6 +59,7 @@ function openTcp(host: string, port: number): Promise<Socket> {
     }, TIMEOUT_MS);
     sock.once('connect', () => {
       clearTimeout(timer);
+      sock.on('error', () => {}); // a reset between requests shows up in the next exchange
       resolve(sock);
     });
     sock.once('error', (e) => {
@@ -68,33 +69,42 @@ function openTcp(host: string, port: number): Promise<Socket> {
   });
 }
 
-function udpExchange(sock: UdpSocket, host: string, port: number, seq: number): Promise<PodAnswer> {
+function udpExchange(sock: UdpSocket, seq: number): Promise<PodAnswer> {
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      sock.off('message', onMsg);
-      reject(new Error('timeout'));
-    }, TIMEOUT_MS);
+    const done = (err?: Error, ans?: PodAnswer): void => {
+      clearTimeout(timer);
+      sock.off('message', onMsg).off('error', onErr);
+      if (err) reject(err);
+      else resolve(ans!);
+    };
+    const timer = setTimeout(() => done(new Error('timeout')), TIMEOUT_MS);
     const onMsg = (msg: Buffer): void => {
       const ans = JSON.parse(msg.toString('utf8')) as PodAnswer;
-      if (ans.seq !== seq) return; // a late answer to an earlier probe
-      clearTimeout(timer);
-      sock.off('message', onMsg);
-      resolve(ans);
+      if (ans.seq === seq) done(undefined, ans); // else a late answer to an earlier probe
     };
-    sock.on('message', onMsg);
-    sock.send(String(seq), port, host);
+    // A connected socket reports ICMP port unreachable as ECONNREFUSED.
+    const onErr = (err: Error): void => done(err);
+    sock.on('message', onMsg).on('error', onErr);
+    sock.send(String(seq));
   });
 }
 
-function newUdpSocket(): Promise<UdpSocket> {
-  return new Promise((resolve) => {
+/** A connected UDP socket: the kernel delivers only datagrams whose source is host:port,
+ *  so an answer proves the reply was translated back to the address the client used. */
+function newUdpSocket(host: string, port: number): Promise<UdpSocket> {
+  return new Promise((resolve, reject) => {
     const s = createSocket('udp4');
-    s.bind(0, () => resolve(s));
+    s.once('error', reject);
+    s.connect(port, host, () => {
+      s.off('error', reject);
+      s.on('error', () => {}); // errors between exchanges are reported by the next exchange
+      resolve(s);
+    });
   });
 }
 
 const tcp = new Map<string, { sock: Socket; host: string }>();
-const udp = new Map<string, { sock: UdpSocket; host: string; port: number }>();
+const udp = new Map<string, { sock: UdpSocket }>();
 let seq = 0;
 
 async function run(c: Command): Promise<PodAnswer[]> {
@@ -124,9 +134,9 @@ async function run(c: Command): Promise<PodAnswer[]> {
     case 'udp': {
       const out: PodAnswer[] = [];
       for (let i = 0; i < (c.count ?? 1); i++) {
-        const s = await newUdpSocket();
+        const s = await newUdpSocket(host, port);
         try {
-          out.push(await udpExchange(s, host, port, ++seq));
+          out.push(await udpExchange(s, ++seq));
         } finally {
           s.close();
         }
@@ -134,12 +144,12 @@ async function run(c: Command): Promise<PodAnswer[]> {
       return out;
     }
     case 'udpOpen':
-      udp.set(c.id!, { sock: await newUdpSocket(), host, port });
+      udp.set(c.id!, { sock: await newUdpSocket(host, port) });
       return [];
     case 'udpSend': {
       const u = udp.get(c.id!);
       if (!u) throw new Error(`no udp flow ${c.id}`);
-      return [await udpExchange(u.sock, u.host, u.port, ++seq)];
+      return [await udpExchange(u.sock, ++seq)];
     }
     case 'close':
       tcp.get(c.id!)?.sock.destroy();

@@ -12,6 +12,12 @@ import { ObjectStore, type StoreEvent } from './store.js';
 import { writeKubeconfig } from './kubeconfig.js';
 
 export interface TestApiServerOptions {
+  /**
+   * Listen on every address instead of 127.0.0.1. Node creates the socket synchronously
+   * only when no host is given (a host goes through an asynchronous lookup), which the
+   * traffic tests need to bind the server inside a network namespace.
+   */
+  bindAll?: boolean;
   /** When set, requests must carry `Authorization: Bearer <token>` (the kubeconfig does). */
   token?: string;
   /** Events kept for watches to resume from; older resume points get 410 Gone. */
@@ -177,10 +183,12 @@ export class TestApiServer {
     const server = createServer((req, res) => this.handle(req, res));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(port, '127.0.0.1', () => {
+      const ready = (): void => {
         server.off('error', reject);
         resolve();
-      });
+      };
+      if (this.options.bindAll) server.listen(port, ready);
+      else server.listen(port, '127.0.0.1', ready);
     });
     this.portNumber = (server.address() as AddressInfo).port;
     this.server = server;

@@ -1,0 +1,112 @@
+// Real traffic through the real agent: a ClusterIP Service programmed from manifest files
+// (the agent's standalone path), reached from a client pod over veth pairs.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { eventually, service, slice, tally, TestCluster } from './harness.js';
+
+const VIP = '10.97.0.10';
+const PORTS = [
+  { name: 'http', port: 8080, targetPort: 8000, protocol: 'TCP' as const },
+  { name: 'echo', port: 8080, targetPort: 8000, protocol: 'UDP' as const },
+];
+const SLICE_PORTS = [
+  { name: 'http', port: 8000, protocol: 'TCP' as const },
+  { name: 'echo', port: 8000, protocol: 'UDP' as const },
+];
+const BACKENDS = ['web-0', 'web-1', 'web-2'];
+
+let c: TestCluster;
+
+function endpoints(names: string[]) {
+  return names.map((n) => ({ name: n, ip: c.pod(n).ip }));
+}
+
+function program(names: string[]): void {
+  c.writeManifest('web.yaml', [service('web', VIP, PORTS), slice('web', endpoints(names), SLICE_PORTS)]);
+}
+
+before(async () => {
+  c = await TestCluster.start({
+    prefix: 'kpxt-cip-',
+    source: 'manifests',
+    pods: BACKENDS.map((name) => ({ name, tcpPorts: [8000], udpPorts: [8000] })),
+  });
+  program(BACKENDS);
+  await c.waitForLog(/"msg":"ready"/);
+});
+
+after(async () => {
+  await c?.stop();
+});
+
+test('TCP to ClusterIP:port reaches every backend; each sees the client pod address (A2, T4)', async () => {
+  const p = c.probe();
+  const res = await p.http(VIP, 8080, 60);
+  assert.ok(res.ok, res.error);
+  const hits = tally(res.answers);
+  assert.deepEqual([...hits.keys()].sort(), BACKENDS);
+  for (const a of res.answers) assert.equal(a.client.split(':')[0], c.pod('client').ip);
+  for (const a of res.answers) assert.equal(a.port, 8000, 'targetPort 8000');
+});
+
+test('UDP to ClusterIP:port reaches every backend with the client address, and replies come from the VIP (P1)', async () => {
+  const p = c.probe();
+  const res = await p.udp(VIP, 8080, 40);
+  assert.ok(res.ok, res.error);
+  assert.deepEqual([...tally(res.answers).keys()].sort(), BACKENDS);
+  for (const a of res.answers) assert.equal(a.client.split(':')[0], c.pod('client').ip);
+});
+
+test('traffic to another port of the VIP is not the service\'s (P1)', async () => {
+  const p = c.probe();
+  const res = await p.http(VIP, 9090, 1);
+  assert.equal(res.ok, false);
+});
+
+test('an open connection keeps its backend while others are removed (C1); new connections avoid a removed backend', async () => {
+  const p = c.probe();
+  await p.send({ op: 'open', id: 'long', host: VIP, port: 8080 });
+  const first = await p.send({ op: 'send', id: 'long' });
+  assert.ok(first.ok, first.error);
+  const mine = first.answers[0]!.pod;
+  const others = BACKENDS.filter((b) => b !== mine);
+  const removed = others[0]!;
+
+  program(BACKENDS.filter((b) => b !== removed));
+  await eventually(async () => {
+    const r = await p.http(VIP, 8080, 20);
+    return r.ok && !tally(r.answers).has(removed);
+  }, 5000, `new connections off ${removed}`);
+
+  for (let i = 0; i < 5; i++) {
+    const again = await p.send({ op: 'send', id: 'long' });
+    assert.ok(again.ok, again.error);
+    assert.equal(again.answers[0]!.pod, mine, 'established connection keeps its backend');
+  }
+  await p.send({ op: 'close', id: 'long' });
+  program(BACKENDS);
+});
+
+test('a UDP flow whose backend is removed moves to a live backend (C2)', async () => {
+  program(BACKENDS);
+  const p = c.probe();
+  await p.send({ op: 'udpOpen', id: 'u', host: VIP, port: 8080 });
+  const first = await p.send({ op: 'udpSend', id: 'u' });
+  assert.ok(first.ok, first.error);
+  const mine = first.answers[0]!.pod;
+  program(BACKENDS.filter((b) => b !== mine));
+  const moved = await eventually(async () => {
+    const r = await p.send({ op: 'udpSend', id: 'u' });
+    return r.ok && r.answers[0]!.pod !== mine ? r.answers[0]!.pod : undefined;
+  }, 5000, 'UDP flow moved');
+  assert.ok(BACKENDS.includes(moved));
+  program(BACKENDS);
+});
+
+test('deleting the Service stops it answering (C4)', async () => {
+  const p = c.probe();
+  c.removeManifest('web.yaml');
+  await eventually(async () => !(await p.http(VIP, 8080, 1)).ok, 5000, 'service gone');
+  program(BACKENDS);
+  await eventually(async () => (await p.http(VIP, 8080, 1)).ok, 5000, 'service back');
+});
