@@ -110,3 +110,65 @@ test('deleting the Service stops it answering (C4)', async () => {
   program(BACKENDS);
   await eventually(async () => (await p.http(VIP, 8080, 1)).ok, 5000, 'service back');
 });
+
+test('the classic selectorless Service with a hand-written Endpoints object routes to the address it names (S5)', async () => {
+  const vip = '10.97.0.20';
+  c.writeManifest('external-db.yaml', [
+    {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'my-service', namespace: 'default' },
+      spec: { clusterIP: vip, ports: [{ protocol: 'TCP', port: 80, targetPort: 8000 }] },
+    },
+    {
+      apiVersion: 'v1',
+      kind: 'Endpoints',
+      metadata: { name: 'my-service', namespace: 'default' },
+      subsets: [{ addresses: [{ ip: c.pod('web-1').ip }], ports: [{ port: 8000 }] }],
+    },
+  ]);
+  const p = c.probe();
+  await eventually(async () => (await p.http(vip, 80, 1)).ok, 5000, 'selectorless Service reachable');
+  const res = await p.http(vip, 80, 10);
+  assert.deepEqual([...tally(res.answers).keys()], ['web-1']);
+  c.removeManifest('external-db.yaml');
+});
+
+test('a malformed manifest is reported with file and field; the other Services keep working', async () => {
+  const p = c.probe();
+  c.writeManifest('broken.yaml', [service('broken', '10.97.0.30', [{ port: 70000, targetPort: 8000 }])]);
+  await c.waitForLog(/broken\.yaml document 1.*spec\.ports\[0\]\.port/);
+  const res = await p.http(VIP, 8080, 10);
+  assert.ok(res.ok, res.error);
+  c.removeManifest('broken.yaml');
+});
+
+test('killing and restarting the agent keeps established connections and every Service (C5)', async () => {
+  program(BACKENDS);
+  const p = c.probe();
+  await eventually(async () => (await p.http(VIP, 8080, 1)).ok, 5000, 'service up');
+  await p.send({ op: 'open', id: 'keep', host: VIP, port: 8080 });
+  const first = await p.send({ op: 'send', id: 'keep' });
+  assert.ok(first.ok, first.error);
+  await p.send({ op: 'udpOpen', id: 'ukeep', host: VIP, port: 8080 });
+  const ufirst = await p.send({ op: 'udpSend', id: 'ukeep' });
+  assert.ok(ufirst.ok, ufirst.error);
+
+  const mark = c.log().length;
+  await c.restartAgent();
+  // While the agent is down and while it comes back, traffic flows.
+  for (let i = 0; i < 10; i++) {
+    const r = await p.http(VIP, 8080, 2);
+    assert.ok(r.ok, `request during restart: ${r.error}`);
+  }
+  await c.waitForLog(/"msg":"ready"/, 30_000, mark);
+  assert.match(c.log().slice(mark), /"adoptedFrontends":2/);
+  const again = await p.send({ op: 'send', id: 'keep' });
+  assert.ok(again.ok, again.error);
+  assert.equal(again.answers[0]!.pod, first.answers[0]!.pod, 'same backend after restart');
+  const uagain = await p.send({ op: 'udpSend', id: 'ukeep' });
+  assert.ok(uagain.ok, uagain.error);
+  assert.equal(uagain.answers[0]!.pod, ufirst.answers[0]!.pod, 'UDP flow kept its backend');
+  const res = await p.http(VIP, 8080, 30);
+  assert.deepEqual([...tally(res.answers).keys()].sort(), BACKENDS);
+});
