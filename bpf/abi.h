@@ -57,6 +57,12 @@ struct kpx_ct_value {
 	__u16 flags; /* KPX_CT_F_* */
 	__u32 backend_id; /* FORWARD: chosen backend; REPLY: the same backend */
 	__u32 svc_id;
+	/* Only with KPX_CT_F_SNAT (the source was translated too: remote backend of an
+	 * external flow, hairpin). FORWARD: the source address and port to write.
+	 * REPLY: the client address and port to restore as destination. */
+	__be32 peer_addr;
+	__be16 peer_port;
+	__u16 pad;
 };
 
 /* kpx_affinity_v1: ClientIP session affinity (A1). */
@@ -75,6 +81,26 @@ struct kpx_affinity_value {
 struct kpx_counter {
 	__u64 packets;
 	__u64 bytes;
+};
+
+/* kpx_config_v1 value (an array of one, key 0): node-wide settings written by the agent
+ * at start and whenever the Node's addresses change. */
+struct kpx_config {
+	__be32 node_addr; /* this node's address on the external device: the SNAT source */
+	__be32 hairpin_addr; /* source given to a pod reaching itself through a Service */
+	__u16 snat_port_min; /* SNAT source ports, host order, inclusive; kept out of the */
+	__u16 snat_port_max; /* node's ephemeral range and reserved (ip_local_reserved_ports) */
+	__u32 ext_ifindex; /* the external device */
+	__u64 netns_cookie; /* the node's network namespace: socket hooks act only there */
+};
+
+/* kpx_srcrange_v1 key (LPM trie): loadBalancerSourceRanges of an LB frontend (T5).
+ * svc_id is stored in network byte order: the trie matches key bytes in order.
+ * prefixlen counts the bits after itself: 32 (svc_id) + the CIDR's prefix length. */
+struct kpx_srcrange_key {
+	__u32 prefixlen;
+	__u32 svc_id;
+	__be32 addr;
 };
 
 #endif /* KPX_ABI_H */

@@ -76,6 +76,8 @@
 #define KPX_SVC_F_AFFINITY     (1 << 4) /* sessionAffinity ClientIP; timeout in affinity_timeout_s */
 #define KPX_SVC_F_ETP_LOCAL    (1 << 5)
 #define KPX_SVC_F_ITP_LOCAL    (1 << 6)
+#define KPX_SVC_F_HOST_PORT    (1 << 7) /* a pod's hostPort on a node address */
+#define KPX_SVC_F_SOURCE_RANGES (1 << 8) /* LB frontend: sources must match kpx_srcrange_v1 */
 
 /* kpx_backend.state */
 #define KPX_BACKEND_ACTIVE      1 /* may take new flows */
@@ -88,6 +90,7 @@
 /* kpx_ct_value.flags */
 #define KPX_CT_F_SEEN_REPLY (1 << 0)
 #define KPX_CT_F_CLOSING    (1 << 1) /* FIN or RST seen in either direction */
+#define KPX_CT_F_SNAT       (1 << 2) /* source translated too: see peer_addr in abi.h */
 
 /* Why a packet was passed, forwarded or dropped: the index of kpx_counters_v1.
  * Id 0 is reserved as invalid, as in every kpx id space. Keep in step with

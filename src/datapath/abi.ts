@@ -10,6 +10,8 @@ export const MAP_NAMES = {
   conntrack: 'kpx_ct_v1',
   affinity: 'kpx_affinity_v1',
   counters: 'kpx_counters_v1',
+  config: 'kpx_config_v1',
+  srcRanges: 'kpx_srcrange_v1',
 } as const;
 export type MapRole = keyof typeof MAP_NAMES;
 
@@ -30,11 +32,13 @@ export const SVC_FLAGS = {
   AFFINITY: 1 << 4,
   ETP_LOCAL: 1 << 5,
   ITP_LOCAL: 1 << 6,
+  HOST_PORT: 1 << 7,
+  SOURCE_RANGES: 1 << 8,
 } as const;
 
 export const BACKEND_STATE = { ACTIVE: 1, TERMINATING: 2 } as const;
 export const CT_DIR = { FORWARD: 1, REPLY: 2 } as const;
-export const CT_FLAGS = { SEEN_REPLY: 1 << 0, CLOSING: 1 << 1 } as const;
+export const CT_FLAGS = { SEEN_REPLY: 1 << 0, CLOSING: 1 << 1, SNAT: 1 << 2 } as const;
 
 /** enum kpx_reason, by value. Index 0 is reserved as invalid. */
 export const REASONS = [
@@ -118,7 +122,7 @@ export const LAYOUTS = {
   },
   ctValue: {
     cName: 'kpx_ct_value',
-    size: 24,
+    size: 32,
     fields: {
       last_seen_ns: { offset: 0, size: 8 },
       nat_addr: { offset: 8, size: 4 },
@@ -126,6 +130,30 @@ export const LAYOUTS = {
       flags: { offset: 14, size: 2 },
       backend_id: { offset: 16, size: 4 },
       svc_id: { offset: 20, size: 4 },
+      peer_addr: { offset: 24, size: 4 },
+      peer_port: { offset: 28, size: 2 },
+      pad: { offset: 30, size: 2 },
+    },
+  },
+  config: {
+    cName: 'kpx_config',
+    size: 24,
+    fields: {
+      node_addr: { offset: 0, size: 4 },
+      hairpin_addr: { offset: 4, size: 4 },
+      snat_port_min: { offset: 8, size: 2 },
+      snat_port_max: { offset: 10, size: 2 },
+      ext_ifindex: { offset: 12, size: 4 },
+      netns_cookie: { offset: 16, size: 8 },
+    },
+  },
+  srcRangeKey: {
+    cName: 'kpx_srcrange_key',
+    size: 12,
+    fields: {
+      prefixlen: { offset: 0, size: 4 },
+      svc_id: { offset: 4, size: 4 },
+      addr: { offset: 8, size: 4 },
     },
   },
   affinityKey: {
@@ -211,7 +239,24 @@ export interface CtValue {
   flags: number;
   backendId: number;
   svcId: number;
+  peerAddr: string;
+  peerPort: number;
 }
+export interface Config {
+  nodeAddr: string;
+  hairpinAddr: string;
+  snatPortMin: number;
+  snatPortMax: number;
+  extIfindex: number;
+  netnsCookie: bigint;
+}
+export interface SrcRangeKey {
+  svcId: number;
+  /** CIDR base address and prefix length (0..32). */
+  addr: string;
+  bits: number;
+}
+
 export interface AffinityKey {
   client: string;
   svcId: number;
@@ -322,6 +367,8 @@ export function encodeCtValue(v: CtValue): Buffer {
   b.writeUInt16LE(v.flags, L.ctValue.fields.flags.offset);
   b.writeUInt32LE(v.backendId, L.ctValue.fields.backend_id.offset);
   b.writeUInt32LE(v.svcId, L.ctValue.fields.svc_id.offset);
+  ipv4ToBuffer(v.peerAddr).copy(b, L.ctValue.fields.peer_addr.offset);
+  b.writeUInt16BE(v.peerPort, L.ctValue.fields.peer_port.offset);
   return b;
 }
 export function decodeCtValue(b: Buffer): CtValue {
@@ -332,6 +379,45 @@ export function decodeCtValue(b: Buffer): CtValue {
     flags: b.readUInt16LE(L.ctValue.fields.flags.offset),
     backendId: b.readUInt32LE(L.ctValue.fields.backend_id.offset),
     svcId: b.readUInt32LE(L.ctValue.fields.svc_id.offset),
+    peerAddr: bufferToIpv4(b, L.ctValue.fields.peer_addr.offset),
+    peerPort: b.readUInt16BE(L.ctValue.fields.peer_port.offset),
+  };
+}
+
+export function encodeConfig(c: Config): Buffer {
+  const b = Buffer.alloc(L.config.size);
+  ipv4ToBuffer(c.nodeAddr).copy(b, L.config.fields.node_addr.offset);
+  ipv4ToBuffer(c.hairpinAddr).copy(b, L.config.fields.hairpin_addr.offset);
+  b.writeUInt16LE(c.snatPortMin, L.config.fields.snat_port_min.offset);
+  b.writeUInt16LE(c.snatPortMax, L.config.fields.snat_port_max.offset);
+  b.writeUInt32LE(c.extIfindex, L.config.fields.ext_ifindex.offset);
+  b.writeBigUInt64LE(c.netnsCookie, L.config.fields.netns_cookie.offset);
+  return b;
+}
+export function decodeConfig(b: Buffer): Config {
+  return {
+    nodeAddr: bufferToIpv4(b, L.config.fields.node_addr.offset),
+    hairpinAddr: bufferToIpv4(b, L.config.fields.hairpin_addr.offset),
+    snatPortMin: b.readUInt16LE(L.config.fields.snat_port_min.offset),
+    snatPortMax: b.readUInt16LE(L.config.fields.snat_port_max.offset),
+    extIfindex: b.readUInt32LE(L.config.fields.ext_ifindex.offset),
+    netnsCookie: b.readBigUInt64LE(L.config.fields.netns_cookie.offset),
+  };
+}
+
+export function encodeSrcRangeKey(k: SrcRangeKey): Buffer {
+  const b = Buffer.alloc(L.srcRangeKey.size);
+  b.writeUInt32LE(32 + k.bits, L.srcRangeKey.fields.prefixlen.offset);
+  // The trie compares bytes in order: svc_id is matched whole (32 bits) before the address.
+  b.writeUInt32BE(k.svcId, L.srcRangeKey.fields.svc_id.offset);
+  ipv4ToBuffer(k.addr).copy(b, L.srcRangeKey.fields.addr.offset);
+  return b;
+}
+export function decodeSrcRangeKey(b: Buffer): SrcRangeKey {
+  return {
+    svcId: b.readUInt32BE(L.srcRangeKey.fields.svc_id.offset),
+    addr: bufferToIpv4(b, L.srcRangeKey.fields.addr.offset),
+    bits: b.readUInt32LE(L.srcRangeKey.fields.prefixlen.offset) - 32,
   };
 }
 
