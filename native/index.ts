@@ -19,3 +19,4 @@ export {
   type XdpMode,
 } from './attach.js';
 export { ifIndex } from './netif.js';
+export { netnsCookie } from './netns-cookie.js';

@@ -26,6 +26,17 @@ export interface PodSpec {
 export interface NodeSpec {
   name: string;
   podCidr: string;
+  /** Address on the external network (needs LabSpec.external). */
+  addr?: string;
+}
+
+/** An external network: a client namespace holding a bridge that every node joins with
+ *  its `eth1`, the node's external device. Nodes route each other's pod ranges over it. */
+export interface ExternalSpec {
+  cidr: string;
+  clientAddr: string;
+  /** Extra routes in the client namespace, e.g. a LoadBalancer address pool via a node. */
+  routes?: Array<{ to: string; via: string }>;
 }
 
 export interface LabSpec {
@@ -33,7 +44,11 @@ export interface LabSpec {
   prefix: string;
   nodes: NodeSpec[];
   pods: PodSpec[];
+  external?: ExternalSpec;
 }
+
+/** The external device of every lab node. */
+export const NODE_EXT_IF = 'eth1';
 
 export interface BuiltPod extends PodSpec {
   ns: string;
@@ -49,6 +64,8 @@ export interface Lab {
   spec: LabSpec;
   nodes: BuiltNode[];
   pods: BuiltPod[];
+  /** The external client namespace, when the spec has an external network. */
+  externalNs?: string;
 }
 
 const POD_SERVER = fileURLToPath(new URL('./pod-server.ts', import.meta.url));
@@ -86,8 +103,44 @@ export async function buildLab(spec: LabSpec): Promise<Lab> {
       pods.push(pod);
     }
   }
+  const externalNs = spec.external ? buildExternal(spec.prefix, spec.external, nodes) : undefined;
   await Promise.all(pods.filter((p) => !p.client).map(startPodServer));
-  return { spec, nodes, pods };
+  return { spec, nodes, pods, ...(externalNs ? { externalNs } : {}) };
+}
+
+/** The external network: client namespace with a bridge, each node's eth1 on it, and
+ *  routes between the nodes' pod ranges. */
+function buildExternal(prefix: string, ext: ExternalSpec, nodes: BuiltNode[]): string {
+  const ns = `${prefix}ext`;
+  const cidr = parseCidr(ext.cidr);
+  if (!cidr) throw new LabError(`external network: bad CIDR ${ext.cidr}`);
+  createNetns(ns);
+  ipIn(ns, 'link', 'add', 'br0', 'type', 'bridge');
+  ipIn(ns, 'link', 'set', 'br0', 'up');
+  ipIn(ns, 'addr', 'add', `${ext.clientAddr}/${cidr.bits}`, 'dev', 'br0');
+  for (const node of nodes) {
+    if (!node.addr) throw new LabError(`node ${node.name}: an external network needs an address per node`);
+    const port = `to-${node.name}`.slice(0, 15);
+    addVeth(node.ns, NODE_EXT_IF, ns, port);
+    ipIn(ns, 'link', 'set', port, 'master', 'br0');
+    ipIn(node.ns, 'addr', 'add', `${node.addr}/${cidr.bits}`, 'dev', NODE_EXT_IF);
+    // Replies to SNATed and forwarded flows leave by the device they came in on; a
+    // redirect would teach the other node a shortcut that bypasses the translation.
+    setSysctl(node.ns, 'net.ipv4.conf.all.send_redirects', '0');
+    setSysctl(node.ns, `net.ipv4.conf.${NODE_EXT_IF}.send_redirects`, '0');
+    setSysctl(node.ns, `net.ipv4.conf.${NODE_EXT_IF}.rp_filter`, '0');
+  }
+  for (const node of nodes) {
+    for (const other of nodes) {
+      if (other !== node) ipIn(node.ns, 'route', 'add', other.podCidr, 'via', other.addr!, 'dev', NODE_EXT_IF);
+    }
+  }
+  for (const r of ext.routes ?? []) {
+    const via = nodes.find((n) => n.name === r.via);
+    if (!via?.addr) throw new LabError(`external route ${r.to}: no node ${r.via}`);
+    ipIn(ns, 'route', 'add', r.to, 'via', via.addr, 'dev', 'br0');
+  }
+  return ns;
 }
 
 /** Starts the pod's servers detached (they outlive the lab command) and waits until they listen. */
