@@ -20,3 +20,16 @@ export {
 } from './attach.js';
 export { ifIndex } from './netif.js';
 export { netnsCookie } from './netns-cookie.js';
+export {
+  cgroupAttach,
+  cgroupDetach,
+  cgroupLinkInfo,
+  cgroupQuery,
+  cgroupV2Root,
+  programId,
+  CgroupLink,
+  CGROUP_ATTACH_TYPES,
+  type CgroupAttachType,
+  type CgroupAttachOptions,
+  type CgroupLinkInfo,
+} from './cgroup.js';

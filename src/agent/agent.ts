@@ -18,6 +18,7 @@ import { Reconciler } from '../reconciler/reconciler.js';
 import { ApiServerSource } from '../sources/apiserver.js';
 import { ManifestSource } from '../sources/manifests.js';
 import type { Source } from '../sources/types.js';
+import { ownersOf, writeOwnersFile } from '../inspect/owners-file.js';
 import { BoundedFrequencyRunner } from '../sync/bounded-runner.js';
 import { SyncEngine } from '../sync/sync-engine.js';
 import { ChangeTracker } from '../tracker/change-tracker.js';
@@ -25,11 +26,22 @@ import { AGENT_FLAGS } from './flags.js';
 import { startHealthServer } from './health.js';
 import { AgentMetrics } from './metrics.js';
 import { PodAttacher } from './pod-attacher.js';
+import { attachSocketHooks } from './socket-hooks.js';
+import { attachExternal, parseExternalMode, type ExternalMode } from './external-attach.js';
+import { HealthCheckNodePorts } from './healthcheck-nodeports.js';
+import { buildConfig, chooseNodeAddr, parsePortRange, reserveSnatPorts, writeConfig, type NodeConfigSettings } from './node-config.js';
+import { ifIndex, netnsCookie } from '../../native/index.js';
+import { isIpv4 } from '../net/ipv4.js';
 
 export interface AgentConfig {
   source: { kind: 'manifests'; dir: string; serviceCidr: string; nodePortRange: string } | { kind: 'apiserver'; kubeconfig?: string };
   nodeName: string;
   podInterfaces: string[];
+  externalInterface?: string;
+  xdpMode: ExternalMode;
+  /** cgroup v2 directory for the socket hooks (default: the cgroup v2 root). */
+  cgroupRoot?: string;
+  node: NodeConfigSettings;
   bpffsDir: string;
   model: ModelOptions;
   minSyncMs: number;
@@ -59,6 +71,15 @@ export function agentConfigFromFlags(argv: string[]): AgentConfig {
       : { kind: 'apiserver', ...(f.kubeconfig ? { kubeconfig: f.kubeconfig } : {}) },
     nodeName,
     podInterfaces: f['pod-interfaces']!.split(','),
+    ...(f['external-interface'] ? { externalInterface: f['external-interface'] } : {}),
+    xdpMode: parseExternalMode(f['xdp-mode']!),
+    ...(f['cgroup-root'] ? { cgroupRoot: f['cgroup-root'] } : {}),
+    node: {
+      ...(f['node-ip'] ? { nodeIp: checkIp('--node-ip', f['node-ip']) } : {}),
+      ...(f['external-interface'] ? { externalInterface: f['external-interface'] } : {}),
+      hairpinAddr: checkIp('--hairpin-address', f['hairpin-address']!),
+      snatPorts: parsePortRange('--snat-port-range', f['snat-port-range']!),
+    },
     bpffsDir: f['bpffs-dir']!,
     model,
     minSyncMs: parseDuration('--min-sync-period', f['min-sync-period']!),
@@ -67,6 +88,11 @@ export function agentConfigFromFlags(argv: string[]): AgentConfig {
     metricsBind: f['metrics-bind-address']!,
     logLevel: level,
   };
+}
+
+function checkIp(flag: string, text: string): string {
+  if (!isIpv4(text)) throw new BadFlagError(flag, `not an IPv4 address: "${text}"`);
+  return text;
 }
 
 function makeSource(cfg: AgentConfig, log: Logger, metrics: AgentMetrics): Source {
@@ -97,8 +123,11 @@ export class Agent {
   private runner: BoundedFrequencyRunner | undefined;
   private attacher: PodAttacher | undefined;
   private servers: Server[] = [];
+  private healthChecks: HealthCheckNodePorts | undefined;
   private lastSuccess: number | undefined;
   private firstSyncDone = false;
+  /** What owners.json holds now (JSON of the table), so unchanged syncs do not rewrite it. */
+  private ownersWritten: string | undefined;
 
   constructor(private readonly cfg: AgentConfig) {
     this.log = jsonLogger(cfg.logLevel, 2, { node: cfg.nodeName });
@@ -113,7 +142,28 @@ export class Agent {
     const adopted = engine.adopt();
     log.info('datapath loaded', { pinDir: cfg.bpffsDir, adoptedFrontends: adopted });
 
-    this.attacher = new PodAttacher(dp.programs.fromPod, cfg.podInterfaces, {
+    reserveSnatPorts(cfg.node.snatPorts);
+    const cookie = netnsCookie();
+    const extIfindex = cfg.externalInterface ? ifIndex(cfg.externalInterface) : 0;
+    let configured = '';
+    const configure = (): void => {
+      const c = buildConfig(cfg.node, chooseNodeAddr(cfg.node, tracker.currentNode?.addresses ?? []), extIfindex, cookie);
+      const text = JSON.stringify(c, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
+      if (text === configured) return;
+      writeConfig(dp.maps.config, c);
+      configured = text;
+      log.info('node config written', { nodeAddr: c.nodeAddr, hairpinAddr: c.hairpinAddr, snatPorts: `${c.snatPortMin}-${c.snatPortMax}` });
+    };
+    configure();
+    if (cfg.externalInterface) {
+      const how = attachExternal(cfg.externalInterface, dp.programs, cfg.xdpMode);
+      log.info('attached external device', { interface: cfg.externalInterface, mode: how });
+    }
+    attachSocketHooks(dp, cfg.cgroupRoot);
+    log.info('attached socket hooks', { cgroup: cfg.cgroupRoot ?? 'cgroup v2 root' });
+    const healthChecks = (this.healthChecks = new HealthCheckNodePorts(log));
+
+    this.attacher = new PodAttacher(dp.programs, cfg.podInterfaces, {
       attached: (i) => log.info('attached', { interface: i }),
       detached: (i) => log.info('interface gone', { interface: i }),
       failed: (i, err) => {
@@ -130,6 +180,8 @@ export class Agent {
           const r = engine.sync(full);
           if (!r) return;
           end();
+          configure();
+          healthChecks.update(engine.models.values());
           this.lastSuccess = Date.now();
           metrics.lastSync.set(this.lastSuccess / 1000);
           metrics.mapWrites.inc(r.writes);
@@ -138,6 +190,7 @@ export class Agent {
             log.error('invalid object skipped', { err });
           }
           log.debug('synced', { full: r.full, services: r.services, frontends: r.changedFrontends, writes: r.writes, ms: r.durationMs.toFixed(2) });
+          this.writeOwners(engine);
           if (!this.firstSyncDone) {
             this.firstSyncDone = true;
             log.info('ready', { frontends: engine.desiredState().size });
@@ -161,12 +214,27 @@ export class Agent {
     log.info('started', { source: cfg.source.kind, interfaces: cfg.podInterfaces });
   }
 
+  /** owners.json (frontend id -> Service port) for `kpx inspect` and `kpx trace`; only
+   *  when the table changed. A failure here is logged, never fails the sync. */
+  private writeOwners(engine: SyncEngine): void {
+    const table = ownersOf(engine.desiredState().values());
+    const text = JSON.stringify(table);
+    if (text === this.ownersWritten) return;
+    try {
+      writeOwnersFile(this.cfg.bpffsDir, table);
+      this.ownersWritten = text;
+    } catch (err) {
+      this.log.warn('cannot write owners.json', { err });
+    }
+  }
+
   /** Stops watching and syncing. Programs and maps stay: traffic keeps flowing. */
   async stop(): Promise<void> {
     this.runner?.stop();
     this.attacher?.stop();
     await this.source?.stop();
     for (const s of this.servers) s.close();
+    this.healthChecks?.close();
     this.datapath?.close();
   }
 }

@@ -64,9 +64,13 @@ export class HealthCheckNodePorts {
     entry.server.on('request', (_req, res) => {
       const [namespace, name] = entry.service.split('/');
       const ok = entry.localEndpoints > 0;
-      const body = JSON.stringify({ service: { namespace, name }, localEndpoints: entry.localEndpoints, serviceProxyHealthy: true });
-      res.writeHead(ok ? 200 : 503, { 'content-type': 'application/json', 'x-content-type-options': 'nosniff' });
-      res.end(body + '\n');
+      const body = JSON.stringify({ service: { namespace, name }, localEndpoints: entry.localEndpoints, serviceProxyHealthy: true }) + '\n';
+      res.writeHead(ok ? 200 : 503, {
+        'content-type': 'application/json',
+        'content-length': Buffer.byteLength(body),
+        'x-content-type-options': 'nosniff',
+      });
+      res.end(body);
     });
     entry.server.on('error', (err) => this.log.error('healthCheckNodePort server failed', { port, service, err }));
     entry.server.listen(port, this.host);

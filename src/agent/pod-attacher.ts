@@ -1,4 +1,5 @@
-// Keeps kpx's tc program attached at ingress of every pod-facing interface: interfaces
+// Keeps kpx's tc programs attached to every pod-facing interface (ingress: what the pod
+// sends; egress: replies reaching the pod by another path). Interfaces
 // whose names match the configured patterns are picked up as they appear (a new pod) and
 // forgotten as they disappear. Attaching replaces whatever kpx program was there, so a
 // restarted or upgraded agent swaps programs without a gap.
@@ -20,7 +21,7 @@ export class PodAttacher {
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
-    private readonly prog: BpfProgram,
+    private readonly progs: { fromPod: BpfProgram; toPod: BpfProgram },
     patterns: string[],
     private readonly events: AttachEvents,
   ) {
@@ -40,7 +41,8 @@ export class PodAttacher {
     for (const [name, i] of present) {
       if (this.attached.has(name)) continue;
       try {
-        tcAttach(name, this.prog, 'ingress');
+        tcAttach(name, this.progs.fromPod, 'ingress');
+        tcAttach(name, this.progs.toPod, 'egress');
         this.attached.set(name, i.ifindex);
         this.events.attached(name);
       } catch (err) {

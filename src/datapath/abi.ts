@@ -12,12 +12,27 @@ export const MAP_NAMES = {
   counters: 'kpx_counters_v1',
   config: 'kpx_config_v1',
   srcRanges: 'kpx_srcrange_v1',
+  /** Translations of the node's own UDP sockets (bpf/sock.h). */
+  sockRev: 'kpx_sock_rev_v1',
 } as const;
 export type MapRole = keyof typeof MAP_NAMES;
 
 export const PROGRAM_NAMES = {
+  /** tc ingress of pod veths (host side): everything pods send. */
   fromPod: 'kpx_from_pod',
+  /** tc egress of pod veths: reverse NAT of replies that came by another path. */
+  toPod: 'kpx_to_pod',
+  /** XDP on the external device: traffic from outside the node. */
+  xdpExt: 'kpx_xdp_ext',
+  /** tc ingress on the external device, where XDP cannot attach. */
+  tcExt: 'kpx_tc_ext',
+  /** cgroup socket hooks for node-originated traffic (bpf/sock.h, native/cgroup.ts). */
+  sockConnect4: 'kpx_sock_connect4',
+  sockSendmsg4: 'kpx_sock_sendmsg4',
+  sockRecvmsg4: 'kpx_sock_recvmsg4',
+  sockGetpeername4: 'kpx_sock_getpeername4',
 } as const;
+export type ProgramRole = keyof typeof PROGRAM_NAMES;
 
 export const PROTO = { TCP: 6, UDP: 17 } as const;
 export type Proto = (typeof PROTO)[keyof typeof PROTO];
@@ -36,9 +51,14 @@ export const SVC_FLAGS = {
   SOURCE_RANGES: 1 << 8,
 } as const;
 
-export const BACKEND_STATE = { ACTIVE: 1, TERMINATING: 2 } as const;
+/** kpx_backend.state: the state in the low 7 bits (STATE_MASK), LOCAL_FLAG in bit 7 when
+ *  the backend runs on this node (external flows to it keep the client address; to a
+ *  remote backend they are SNATed to the node). */
+export const BACKEND_STATE = { ACTIVE: 1, TERMINATING: 2, STATE_MASK: 0x7f, LOCAL_FLAG: 0x80 } as const;
 export const CT_DIR = { FORWARD: 1, REPLY: 2 } as const;
 export const CT_FLAGS = { SEEN_REPLY: 1 << 0, CLOSING: 1 << 1, SNAT: 1 << 2 } as const;
+/** kpx_sock_rev_key.dir */
+export const SOCK_DIR = { FORWARD: 1, REPLY: 2 } as const;
 
 /** enum kpx_reason, by value. Index 0 is reserved as invalid. */
 export const REASONS = [
@@ -58,6 +78,22 @@ export const REASONS = [
   'DROP_INVALID_BACKEND',
   'DROP_CT_FULL',
   'DROP_NAT_FAILED',
+  'REJECT_TCP',
+  'REJECT_UDP',
+  'DROP_NO_LOCAL_BACKEND',
+  'DROP_SOURCE_RANGE',
+  'DROP_SNAT_PORTS_EXHAUSTED',
+  'FWD_SNAT',
+  'FWD_HAIRPIN',
+  'DROP_REJECT_FAILED',
+  'DROP_REJECT_NOT_SENT',
+  'DROP_NO_CONFIG',
+  'SOCK_TRANSLATED',
+  'SOCK_AFFINITY',
+  'SOCK_ESTABLISHED',
+  'SOCK_REFUSED',
+  'SOCK_UNREACHABLE',
+  'SOCK_REV_RESTORED',
 ] as const;
 export type Reason = (typeof REASONS)[number];
 export const REASON_MAX = 32;
@@ -179,6 +215,28 @@ export const LAYOUTS = {
     fields: {
       packets: { offset: 0, size: 8 },
       bytes: { offset: 8, size: 8 },
+    },
+  },
+  sockRevKey: {
+    cName: 'kpx_sock_rev_key',
+    size: 16,
+    fields: {
+      cookie: { offset: 0, size: 8 },
+      addr: { offset: 8, size: 4 },
+      port: { offset: 12, size: 2 },
+      dir: { offset: 14, size: 1 },
+      pad: { offset: 15, size: 1 },
+    },
+  },
+  sockRevValue: {
+    cName: 'kpx_sock_rev_value',
+    size: 16,
+    fields: {
+      addr: { offset: 0, size: 4 },
+      port: { offset: 4, size: 2 },
+      pad: { offset: 6, size: 2 },
+      backend_id: { offset: 8, size: 4 },
+      svc_id: { offset: 12, size: 4 },
     },
   },
 } as const satisfies Record<string, StructLayout>;
@@ -449,4 +507,55 @@ export function sumPerCpuCounter(b: Buffer): Counter {
     bytes += b.readBigUInt64LE(off + L.counter.fields.bytes.offset);
   }
   return { packets, bytes };
+}
+
+// ---- socket hooks (bpf/sock.h) ----------------------------------------------------
+
+export interface SockRevKey {
+  /** bpf_get_socket_cookie() of the node's UDP socket. */
+  cookie: bigint;
+  addr: string;
+  port: number;
+  /** SOCK_DIR.REPLY: addr/port are the backend; FORWARD: the frontend. */
+  dir: number;
+}
+export interface SockRevValue {
+  addr: string;
+  port: number;
+  backendId: number;
+  svcId: number;
+}
+
+export function encodeSockRevKey(k: SockRevKey): Buffer {
+  const b = Buffer.alloc(L.sockRevKey.size);
+  b.writeBigUInt64LE(k.cookie, L.sockRevKey.fields.cookie.offset);
+  ipv4ToBuffer(k.addr).copy(b, L.sockRevKey.fields.addr.offset);
+  b.writeUInt16BE(k.port, L.sockRevKey.fields.port.offset);
+  b.writeUInt8(k.dir, L.sockRevKey.fields.dir.offset);
+  return b;
+}
+export function decodeSockRevKey(b: Buffer): SockRevKey {
+  return {
+    cookie: b.readBigUInt64LE(L.sockRevKey.fields.cookie.offset),
+    addr: bufferToIpv4(b, L.sockRevKey.fields.addr.offset),
+    port: b.readUInt16BE(L.sockRevKey.fields.port.offset),
+    dir: b.readUInt8(L.sockRevKey.fields.dir.offset),
+  };
+}
+
+export function encodeSockRevValue(v: SockRevValue): Buffer {
+  const b = Buffer.alloc(L.sockRevValue.size);
+  ipv4ToBuffer(v.addr).copy(b, L.sockRevValue.fields.addr.offset);
+  b.writeUInt16BE(v.port, L.sockRevValue.fields.port.offset);
+  b.writeUInt32LE(v.backendId, L.sockRevValue.fields.backend_id.offset);
+  b.writeUInt32LE(v.svcId, L.sockRevValue.fields.svc_id.offset);
+  return b;
+}
+export function decodeSockRevValue(b: Buffer): SockRevValue {
+  return {
+    addr: bufferToIpv4(b, L.sockRevValue.fields.addr.offset),
+    port: b.readUInt16BE(L.sockRevValue.fields.port.offset),
+    backendId: b.readUInt32LE(L.sockRevValue.fields.backend_id.offset),
+    svcId: b.readUInt32LE(L.sockRevValue.fields.svc_id.offset),
+  };
 }

@@ -1,42 +1,52 @@
-// `kpx lab`: builds a one-node cluster out of network namespaces, runs the kpx agent in
-// the node namespace (standalone, from manifest files), sends real requests from a client
-// pod to the example Service and prints which backend answered how often.
-// `kpx lab down` removes namespaces, processes, pins and files. Running it twice is safe:
-// the second run tears the first down before building.
+// `kpx lab`: builds a two-node cluster out of network namespaces (pods on both nodes, an
+// external client on the nodes' network), runs one kpx agent per node in standalone
+// mode (each with its own bpffs directory, all reading one manifest directory), sends
+// real traffic to the example Services from a pod, from a node and from outside, and
+// prints per Service which backends answered, how often, and the client address each
+// saw. `kpx lab down` removes namespaces, processes, pins and files. Running it twice is
+// safe: the second run tears the first down before building.
 
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { stringify } from 'yaml';
 import { LabError } from '../errors.js';
 import { cidrsOverlap, parseCidr, type Cidr } from '../net/ipv4.js';
-import { HDLS, type Example } from './examples.js';
+import { LAB_NET, labManifests, labProbes, labSpec, type LabProbe } from './examples.js';
 import { spawnIn } from './netns.js';
 import { Probe } from './probe-driver.js';
-import { buildLab, POD_IF_PREFIX, teardownLab, type Lab, type LabSpec } from './topology.js';
 import { renderTable, summarise } from './report.js';
+import { buildLab, NODE_EXT_IF, POD_IF_PREFIX, teardownLab, type Lab } from './topology.js';
 
-export const LAB_PREFIX = 'kpxlab-';
-const LAB_STATE_DIR = '/run/kpx-lab';
-const LAB_PIN_ROOT = '/sys/fs/bpf/kpx-lab';
 const KPX_BIN = fileURLToPath(new URL('../../bin/kpx.js', import.meta.url));
 
-export interface LabOptions {
-  podCidr: string;
-  serviceCidr: string;
-  out: (line: string) => void;
+export interface LabPaths {
+  prefix: string;
+  stateDir: string;
+  pinRoot: string;
 }
 
-export const LAB_DEFAULTS = { podCidr: '10.244.0.0/16', serviceCidr: '10.96.0.0/12' };
+export const LAB_PATHS: LabPaths = { prefix: 'kpxlab-', stateDir: '/run/kpx-lab', pinRoot: '/sys/fs/bpf/kpx-lab' };
+
+/** The address ranges the lab uses inside its namespaces. */
+export const LAB_RANGES = {
+  'pod-cidr': '10.244.0.0/16',
+  'service-cidr': '10.96.0.0/12',
+  'node-cidr': LAB_NET.external,
+  'lb-cidr': LAB_NET.lbPool,
+} as const;
 
 /** Every IPv4 prefix configured on the machine's own interfaces (read only). */
 export function hostPrefixes(): Cidr[] {
   const out = execFileSync('ip', ['-j', '-4', 'addr', 'show'], { encoding: 'utf8' });
   const ifs = JSON.parse(out) as Array<{ addr_info?: Array<{ local: string; prefixlen: number }> }>;
   const list: Cidr[] = [];
-  for (const i of ifs) for (const a of i.addr_info ?? []) {
-    const c = parseCidr(`${a.local}/${a.prefixlen}`);
-    if (c) list.push(c);
+  for (const i of ifs) {
+    for (const a of i.addr_info ?? []) {
+      const c = parseCidr(`${a.local}/${a.prefixlen}`);
+      if (c) list.push(c);
+    }
   }
   return list;
 }
@@ -48,38 +58,18 @@ export function checkNoOverlap(ranges: Record<string, string>, host: Cidr[] = ho
     if (!c) throw new LabError(`${what}: not a CIDR: ${text}`);
     const clash = host.find((h) => cidrsOverlap(h, c));
     if (clash) {
-      throw new LabError(
-        `${what} ${c.text} overlaps ${clash.text}, which this machine already uses; pick another range with --${what}`,
-      );
+      throw new LabError(`the lab's ${what} ${c.text} overlaps ${clash.text}, which this machine already uses; the lab refuses to run here`);
     }
   }
 }
 
-function labSpec(podCidr: string): LabSpec {
-  const base = parseCidr(podCidr)!;
-  const node1 = `${(base.base >>> 24) & 255}.${(base.base >>> 16) & 255}.1.0/24`;
-  return {
-    prefix: LAB_PREFIX,
-    nodes: [{ name: 'node1', podCidr: node1 }],
-    pods: [
-      ...HDLS.pods.map((name) => ({ name, node: 'node1', tcpPorts: [8000], udpPorts: [8000] })),
-      { name: 'client', node: 'node1', client: true },
-    ],
-  };
-}
-
-function serviceIp(serviceCidr: string, n: number): string {
-  const c = parseCidr(serviceCidr)!;
-  const v = (c.base + n) >>> 0;
-  return [v >>> 24, (v >>> 16) & 255, (v >>> 8) & 255, v & 255].join('.');
-}
-
-/** Starts the agent in the node namespace and waits for its "ready" log line. */
-async function startAgent(lab: Lab, node: string, manifests: string, logPath: string, serviceCidr: string): Promise<void> {
-  const ns = lab.nodes.find((n) => n.name === node)!.ns;
+/** Starts an agent in a node namespace and waits for its "ready" log line. */
+export async function startLabAgent(lab: Lab, node: string, manifests: string, paths: LabPaths): Promise<string> {
+  const n = lab.nodes.find((x) => x.name === node)!;
+  const logPath = join(paths.stateDir, `${node}.log`);
   const log = openSync(logPath, 'a');
   const child = spawnIn(
-    ns,
+    n.ns,
     process.execPath,
     [
       KPX_BIN,
@@ -90,10 +80,12 @@ async function startAgent(lab: Lab, node: string, manifests: string, logPath: st
       node,
       '--pod-interfaces',
       `${POD_IF_PREFIX}*`,
+      '--external-interface',
+      NODE_EXT_IF,
       '--bpffs-dir',
-      join(LAB_PIN_ROOT, node),
+      join(paths.pinRoot, node),
       '--service-cidr',
-      serviceCidr,
+      LAB_RANGES['service-cidr'],
       '--metrics-bind-address',
       '127.0.0.1:10249',
       '--healthz-bind-address',
@@ -106,65 +98,90 @@ async function startAgent(lab: Lab, node: string, manifests: string, logPath: st
   const deadline = Date.now() + 30_000;
   while (Date.now() < deadline) {
     const text = existsSync(logPath) ? readFileSync(logPath, 'utf8') : '';
-    if (/"msg":"ready"/.test(text)) return;
+    if (/"msg":"ready"/.test(text)) return logPath;
     if (exited !== undefined) throw new LabError(`agent on ${node} exited (${exited}); log:\n${text.slice(-3000)}`);
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new LabError(`agent on ${node} did not become ready in 30 s; see ${logPath}`);
 }
 
-async function exercise(lab: Lab, ex: Example, vip: string, out: (l: string) => void): Promise<boolean> {
-  const client = lab.pods.find((p) => p.client)!;
-  const probe = new Probe(client.ns);
-  let ok = true;
-  try {
-    const backends = lab.pods.filter((p) => ex.pods.includes(p.name));
-    for (const pr of ex.probes) {
-      const res = pr.proto === 'tcp' ? await probe.http(vip, pr.port, pr.count) : await probe.udp(vip, pr.port, pr.count);
-      if (!res.ok) {
-        ok = false;
-        out(`  ${pr.proto.toUpperCase()} ${vip}:${pr.port}: FAILED (${res.error})`);
-        continue;
-      }
-      out(renderTable(`${pr.proto.toUpperCase()} ${vip}:${pr.port} from ${client.name} (${client.ip}), ${pr.count} new connections`, summarise(res.answers, backends)));
-    }
-  } finally {
-    probe.close();
-  }
-  return ok;
+function describeFailure(error: string | undefined): string {
+  if (error === 'ECONNREFUSED') return 'connection refused';
+  if (error === 'timeout' || error === 'connect timeout') return 'timed out';
+  return error ?? 'failed';
 }
 
-export async function labUp(opts: LabOptions): Promise<boolean> {
-  labDown(() => {});
-  checkNoOverlap({ 'pod-cidr': opts.podCidr, 'service-cidr': opts.serviceCidr });
+async function runProbe(lab: Lab, probes: Map<string, Probe>, p: LabProbe): Promise<string> {
+  const ns =
+    p.from === 'pod' ? lab.pods.find((x) => x.client)!.ns : p.from === 'external' ? lab.externalNs! : lab.nodes.find((n) => n.name === p.from)!.ns;
+  let probe = probes.get(ns);
+  if (!probe) probes.set(ns, (probe = new Probe(ns)));
+  const [host, port] = p.target.split(':') as [string, string];
+  const res = p.proto === 'tcp' ? await probe.http(host, Number(port), p.count) : await probe.udp(host, Number(port), p.count);
+  const from = p.from === 'pod' ? 'client pod' : p.from === 'external' ? `external client ${LAB_NET.client}` : p.from;
+  const title = `${p.proto.toUpperCase()} ${p.target} from ${from} — expect ${p.expect}`;
+  if (!res.ok) return `  ${title}\n    -> ${describeFailure(res.error)}`;
+  const first = res.answers[0];
+  if (first && first.pod === undefined) return `  ${title}\n    -> HTTP ${first.status}: ${JSON.stringify({ ...first, status: undefined })}`;
+  return renderTable(title, summarise(res.answers, lab.pods.filter((x) => !x.client)).filter((r) => r.answered > 0));
+}
+
+export interface LabUpOptions {
+  paths?: LabPaths;
+  out: (line: string) => void;
+  /** Skip the overlap check (tests inject their own host prefixes). */
+  hostPrefixes?: Cidr[];
+}
+
+export async function labUp(opts: LabUpOptions): Promise<Lab> {
+  const paths = opts.paths ?? LAB_PATHS;
   const out = opts.out;
+  checkNoOverlap(LAB_RANGES, opts.hostPrefixes);
+  labDown(paths, () => {});
   try {
-    const lab = await buildLab(labSpec(opts.podCidr));
-    out(`lab: node1 with pods ${lab.pods.map((p) => `${p.name}=${p.ip}`).join(', ')}`);
-    const dir = join(LAB_STATE_DIR, 'node1');
-    const manifests = join(dir, 'manifests');
+    const lab = await buildLab(labSpec(paths.prefix));
+    for (const n of lab.nodes) {
+      const pods = lab.pods.filter((p) => p.node === n.name);
+      out(`lab: ${n.name} (${n.addr}) pods ${pods.map((p) => `${p.name}=${p.ip}`).join(', ')}`);
+    }
+    out(`lab: external client ${LAB_NET.client}; ${LAB_NET.lbPool} (LB and external IPs) routed to node1`);
+    const manifests = join(paths.stateDir, 'manifests');
     mkdirSync(manifests, { recursive: true });
-    const vip = serviceIp(opts.serviceCidr, 10);
-    writeFileSync(join(manifests, 'hdls.yaml'), HDLS.manifest(lab.pods.filter((p) => HDLS.pods.includes(p.name)), vip));
-    const logPath = join(dir, 'agent.log');
-    await startAgent(lab, 'node1', manifests, logPath, opts.serviceCidr);
-    out(`lab: kpx agent running in ${LAB_PREFIX}node1 (log ${logPath}, pins ${join(LAB_PIN_ROOT, 'node1')})`);
-    out('');
-    out(`Service default/hdls  ClusterIP ${vip}  port 8080 -> targetPort 8000 (TCP and UDP), 3 backends`);
-    const ok = await exercise(lab, HDLS, vip, out);
-    out('');
-    out(`The lab stays up. Try: nsenter --net=/run/netns/${LAB_PREFIX}client curl -s ${vip}:8080`);
-    out(`Edit ${manifests}/*.yaml and the agent follows. Remove everything with: kpx lab down`);
-    return ok;
+    writeFileSync(join(manifests, 'lab.yaml'), labManifests(lab).map((d) => stringify(d)).join('---\n'));
+    for (const n of lab.nodes) {
+      const log = await startLabAgent(lab, n.name, manifests, paths);
+      out(`lab: kpx agent on ${n.name} ready (log ${log}, pins ${join(paths.pinRoot, n.name)})`);
+    }
+    return lab;
   } catch (err) {
-    labDown(() => {});
+    labDown(paths, () => {});
     throw err;
   }
 }
 
-export function labDown(out: (line: string) => void): void {
-  const gone = teardownLab(LAB_PREFIX);
-  rmSync(LAB_PIN_ROOT, { recursive: true, force: true });
-  rmSync(LAB_STATE_DIR, { recursive: true, force: true });
+/** Sends the lab's example traffic and prints a table per Service. */
+export async function labShow(lab: Lab, out: (line: string) => void): Promise<void> {
+  const probes = new Map<string, Probe>();
+  try {
+    let current = '';
+    for (const p of labProbes()) {
+      if (p.service !== current) {
+        current = p.service;
+        out('');
+        out(`Service default/${p.service}`);
+      }
+      out(await runProbe(lab, probes, p));
+    }
+    out('');
+    out('Service default/headless: clusterIP None — not proxied (S1), no frontend programmed');
+  } finally {
+    for (const p of probes.values()) p.close();
+  }
+}
+
+export function labDown(paths: LabPaths, out: (line: string) => void): void {
+  const gone = teardownLab(paths.prefix);
+  rmSync(paths.pinRoot, { recursive: true, force: true });
+  rmSync(paths.stateDir, { recursive: true, force: true });
   out(gone.length ? `lab: removed ${gone.join(', ')}` : 'lab: nothing to remove');
 }

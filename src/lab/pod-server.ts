@@ -12,6 +12,8 @@ export interface PodAnswer {
   proto: 'tcp' | 'udp';
   client: string; // address:port the server saw
   seq?: number;
+  /** HTTP status, set by the probe (any HTTP server can answer, e.g. a health check). */
+  status?: number;
 }
 
 function main(): void {

@@ -34,8 +34,9 @@ function httpExchange(sock: Socket, host: string): Promise<PodAnswer> {
       const head = buf.indexOf('\r\n\r\n');
       if (head < 0) return;
       const len = Number(/content-length:\s*(\d+)/i.exec(buf.slice(0, head))?.[1] ?? NaN);
+      const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(buf)?.[1] ?? 0);
       const body = buf.slice(head + 4);
-      if (body.length >= len) done(undefined, JSON.parse(body.slice(0, len)) as PodAnswer);
+      if (body.length >= len) done(undefined, { ...(JSON.parse(body.slice(0, len)) as PodAnswer), status });
     };
     const onError = (e: Error): void => done(e);
     const onClose = (): void => done(new Error('connection closed'));

@@ -97,6 +97,11 @@ export class ChangeTracker implements SourceSink {
 
   // ---- for the sync loop -------------------------------------------------------------
 
+  /** This node's Node fields as last delivered. */
+  get currentNode(): NodeInfo | undefined {
+    return this.nodeInfo;
+  }
+
   /** Every initial list has been delivered. */
   get ready(): boolean {
     return this.isSynced;
