@@ -135,7 +135,7 @@ export class Agent {
 
   async start(): Promise<void> {
     const { cfg, log, metrics } = this;
-    const dp = (this.datapath = Datapath.load({ pinDir: cfg.bpffsDir }));
+    const dp = (this.datapath = Datapath.load({ pinDir: cfg.bpffsDir, pinPrograms: true }));
     const reconciler = new Reconciler(dp.maps);
     const tracker = new ChangeTracker({ onChange: () => this.runner?.request() });
     const engine = new SyncEngine(tracker, reconciler, new IdAllocator(), cfg.model, log);

@@ -2,8 +2,8 @@
 // bpffs directory. Opening it again (a restarted agent) reuses the pinned maps, so flows,
 // ids and services survive; the new program replaces the old one on each interface.
 
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { mkdirSync, renameSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BpfObject, ensureBpffs, type BpfMap, type BpfProgram } from '../../native/index.js';
 import { MAP_NAMES, PROGRAM_NAMES, REASONS, sumPerCpuCounter, type Counter, type MapRole, type Reason } from './abi.js';
@@ -16,6 +16,12 @@ export interface DatapathOptions {
   objectPath?: string;
   /** Per-map capacity overrides, by map role. */
   maxEntries?: Partial<Record<MapRole, number>>;
+  /**
+   * Also pin every program at <pinDir>/progs/<name> (the agent does). Operators then see
+   * which program version is current (`bpftool prog show pinned …`, compare its id with
+   * `bpftool net`), and `kpx cleanup` finds and removes it with the rest of the pins.
+   */
+  pinPrograms?: boolean;
 }
 
 export class Datapath {
@@ -45,6 +51,14 @@ export class Datapath {
     const programs = Object.fromEntries(
       (Object.keys(PROGRAM_NAMES) as Array<keyof typeof PROGRAM_NAMES>).map((p) => [p, obj.program(PROGRAM_NAMES[p])]),
     ) as Record<keyof typeof PROGRAM_NAMES, BpfProgram>;
+    if (opts.pinPrograms) {
+      try {
+        pinPrograms(join(pinDir, PROGRAM_PIN_SUBDIR), Object.values(programs));
+      } catch (err) {
+        obj.close();
+        throw err;
+      }
+    }
     return new Datapath(pinDir, obj, maps, programs);
   }
 
@@ -62,6 +76,25 @@ export class Datapath {
 
   close(): void {
     this.obj.close();
+  }
+}
+
+/** Where `pinPrograms` pins programs, below the pin directory. */
+export const PROGRAM_PIN_SUBDIR = 'progs';
+
+/**
+ * Pins each program at dir/<name>, replacing an older pin (a restarted agent's) by
+ * pinning beside it and renaming over it, so the path never names nothing. The old
+ * program lives on while a hook still runs it, and is freed once the new one replaces it.
+ */
+function pinPrograms(dir: string, programs: BpfProgram[]): void {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  for (const p of programs) {
+    const path = join(dir, p.name);
+    const tmp = `${path}_new`; // bpffs refuses names with a dot
+    rmSync(tmp, { force: true });
+    p.pin(tmp);
+    renameSync(tmp, path);
   }
 }
 

@@ -26,6 +26,12 @@ export function formatFlags(flags: number): string {
   return names.length ? names.join('|') : '-';
 }
 
+/** "ACTIVE", "TERMINATING", with "+LOCAL" for backends on this node. */
+export function formatBackendState(state: number): string {
+  const base = nameOf({ ACTIVE: BACKEND_STATE.ACTIVE, TERMINATING: BACKEND_STATE.TERMINATING }, state & BACKEND_STATE.STATE_MASK);
+  return state & BACKEND_STATE.LOCAL_FLAG ? `${base}+LOCAL` : base;
+}
+
 function frontendText(k: SvcKey): string {
   return `${k.addr}:${k.port}/${nameOf(PROTO, k.proto)} ${nameOf(SCOPE, k.scope)}`;
 }
@@ -40,10 +46,11 @@ function dumpFrontend(fe: EncodedFrontend, owners: boolean): string[] {
   const lines = [
     `svc ${head} slot=0 id=${v.svcId} count=${v.count} flags=${formatFlags(v.flags)} affinity=${v.affinityTimeoutS}s` + (owners ? `  # ${fe.owner}` : ''),
   ];
+  if (fe.sourceRanges) lines.push(`srcrange ${head} id=${v.svcId} ${fe.sourceRanges.join(',') || '(none allowed)'}`);
   fe.slots.forEach((id, i) => lines.push(`svc ${head} slot=${i + 1} backend=${id}`));
   for (const id of [...fe.backends.keys()].sort((a, b) => a - b)) {
     const be = fe.backends.get(id)!;
-    lines.push(`backend ${id} ${be.addr}:${be.port}/${nameOf(PROTO, be.proto)} ${nameOf(BACKEND_STATE, be.state)} svc=${be.svcId}`);
+    lines.push(`backend ${id} ${be.addr}:${be.port}/${nameOf(PROTO, be.proto)} ${formatBackendState(be.state)} svc=${be.svcId}`);
   }
   return lines;
 }

@@ -33,6 +33,7 @@ const KIND_FLAGS: Readonly<Record<FrontendKind, number>> = {
   NodePort: SVC_FLAGS.NODE_PORT,
   ExternalIP: SVC_FLAGS.EXTERNAL_IP,
   LoadBalancer: SVC_FLAGS.LOAD_BALANCER,
+  HostPort: SVC_FLAGS.HOST_PORT,
 };
 
 export function frontendFlags(fe: ModelFrontend): number {
@@ -40,7 +41,14 @@ export function frontendFlags(fe: ModelFrontend): number {
   if (fe.affinityTimeoutS > 0) flags |= SVC_FLAGS.AFFINITY;
   if (fe.etpLocal) flags |= SVC_FLAGS.ETP_LOCAL;
   if (fe.itpLocal) flags |= SVC_FLAGS.ITP_LOCAL;
+  if (fe.sourceRanges) flags |= SVC_FLAGS.SOURCE_RANGES;
   return flags;
+}
+
+/** Backend state byte: ACTIVE/TERMINATING plus the LOCAL flag for endpoints on this node,
+ *  which tells the external datapath whether a flow needs SNAT (remote) or not (T4). */
+function backendState(state: number, local: boolean): number {
+  return local ? state | BACKEND_STATE.LOCAL_FLAG : state;
 }
 
 /** Whether the frontend gets a SCOPE.INTERNAL entry (see the header comment). */
@@ -65,9 +73,9 @@ function encodeEntry(fe: ModelFrontend, key: SvcKey, set: BackendSet, ids: IdAll
   const svcId = ids.svcId(frontendIdentity(key));
   const backends = new Map<number, Backend>();
   const slots: number[] = [];
-  const add = (b: { addr: string; port: number }, state: number): number => {
+  const add = (b: { addr: string; port: number; local: boolean }, state: number): number => {
     const id = ids.backendId(svcId, { addr: b.addr, port: b.port, proto: key.proto });
-    backends.set(id, { addr: b.addr, port: b.port, proto: key.proto, state, svcId });
+    backends.set(id, { addr: b.addr, port: b.port, proto: key.proto, state: backendState(state, b.local), svcId });
     return id;
   };
   for (const b of [...set.usable].sort(compareAddrPort)) slots.push(add(b, BACKEND_STATE.ACTIVE));
@@ -79,6 +87,7 @@ function encodeEntry(fe: ModelFrontend, key: SvcKey, set: BackendSet, ids: IdAll
     value: { backendId: 0, svcId, count: slots.length, flags: frontendFlags(fe), affinityTimeoutS: fe.affinityTimeoutS },
     slots,
     backends,
+    ...(fe.sourceRanges ? { sourceRanges: fe.sourceRanges } : {}),
   };
 }
 

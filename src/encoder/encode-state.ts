@@ -48,13 +48,19 @@ function overLimit(model: ServiceModel, max: number): BadObjectError | undefined
   return undefined;
 }
 
-/** Encodes one Service into `result`, which may already hold other Services. */
-export function encodeServiceInto(result: EncodeResult, model: ServiceModel, ids: IdAllocator, opts: EncodeOptions = {}): void {
+/**
+ * Encodes one Service into `result`, which may already hold other Services. Returns the
+ * frontend identities it added to `result.state`, so a caller that keeps a per-Service
+ * index (the sync engine) need not diff the whole state to find them: that diff is
+ * O(all frontends) per Service, O(N^2) over a full sync.
+ */
+export function encodeServiceInto(result: EncodeResult, model: ServiceModel, ids: IdAllocator, opts: EncodeOptions = {}): string[] {
+  const added: string[] = [];
   const limitError = overLimit(model, opts.maxBackendsPerSvc ?? KPX_MAX_BACKENDS_PER_SVC);
   if (limitError) {
     result.errors.push(limitError);
     result.failed.add(model.key);
-    return;
+    return added;
   }
   for (const fe of model.frontends) {
     const proto = protoNumber(fe);
@@ -69,8 +75,13 @@ export function encodeServiceInto(result: EncodeResult, model: ServiceModel, ids
       result.errors.push(new BadObjectError(serviceWhere(model.key), `frontend ${describe(fe)}`, `already used by ${clash.owner}; not programmed for ${fe.owner}`));
       continue;
     }
-    for (const entry of encodeFrontend(fe, proto, ids)) result.state.set(frontendIdentity(entry.key), entry);
+    for (const entry of encodeFrontend(fe, proto, ids)) {
+      const identity = frontendIdentity(entry.key);
+      result.state.set(identity, entry);
+      added.push(identity);
+    }
   }
+  return added;
 }
 
 export function emptyEncodeResult(): EncodeResult {

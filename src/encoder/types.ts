@@ -17,6 +17,9 @@ export interface EncodedFrontend {
   readonly slots: readonly number[];
   /** Every backend this frontend owns, by id: those in slots plus terminating ones kept for C3. */
   readonly backends: ReadonlyMap<number, Backend>;
+  /** LoadBalancer frontends: the allowed source CIDRs (T5), written to kpx_srcrange_v1
+   *  under this frontend's svcId. Present = restricted (empty = nothing allowed). */
+  readonly sourceRanges?: readonly string[];
 }
 
 /** The whole desired datapath state, keyed by frontend identity (see frontendIdentity). */

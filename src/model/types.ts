@@ -35,7 +35,7 @@ export interface ServiceInput {
   readonly slices: readonly V1EndpointSlice[];
 }
 
-export type FrontendKind = 'ClusterIP' | 'NodePort' | 'ExternalIP' | 'LoadBalancer';
+export type FrontendKind = 'ClusterIP' | 'NodePort' | 'ExternalIP' | 'LoadBalancer' | 'HostPort';
 export type L4Protocol = 'TCP' | 'UDP' | 'SCTP';
 
 /** One endpoint of one Service port, after de-duplication across slices (E2). */

@@ -33,5 +33,5 @@ test('owners: false leaves out what the maps cannot know', () => {
 test('flags print by name; unknown bits in hex; none as -', () => {
   assert.equal(formatFlags(SVC_FLAGS.NODE_PORT | SVC_FLAGS.ETP_LOCAL), 'NODE_PORT|ETP_LOCAL');
   assert.equal(formatFlags(0), '-');
-  assert.equal(formatFlags(SVC_FLAGS.CLUSTER_IP | 0x100), 'CLUSTER_IP|0x100');
+  assert.equal(formatFlags(SVC_FLAGS.CLUSTER_IP | 0x4000), 'CLUSTER_IP|0x4000');
 });
