@@ -71,8 +71,12 @@ const RESERVED = '/proc/sys/net/ipv4/ip_local_reserved_ports';
 export function reserveSnatPorts([lo, hi]: [number, number]): void {
   try {
     const cur = readFileSync(RESERVED, 'utf8').trim();
+    // The kernel prints the reserved set merged and normalised; check coverage by number.
+    const ranges = cur ? cur.split(',').map((r) => r.split('-').map(Number)) : [];
+    let covered = true;
+    for (let p = lo; p <= hi && covered; p++) covered = ranges.some(([a = 0, b = a]) => p >= a && p <= b);
+    if (covered) return;
     const want = `${lo}-${hi}`;
-    if (cur.split(',').includes(want)) return;
     writeFileSync(RESERVED, cur ? `${cur},${want}` : want);
   } catch (err) {
     throw new EnvironmentError(`cannot reserve SNAT ports ${lo}-${hi} in ${RESERVED}: ${(err as Error).message}`, 'run the agent as root with the host network namespace');

@@ -126,7 +126,7 @@ async function runDiff(argv: string[], out: (line: string) => void): Promise<num
   const cfg = agentConfigFromFlags(agentArgv);
   const src = await readSource(cfg);
   const result = withPinnedMaps(cfg.bpffsDir, (maps) => {
-    const programmed = readProgrammed(maps.get('services'), maps.get('backends'));
+    const programmed = readProgrammed(maps.get('services'), maps.get('backends'), maps.get('srcRanges'));
     const desired = desiredWithAdoptedIds(src.snapshot, cfg, programmed.frontends);
     return { diff: diffStates(programmed, desired.state), desired };
   });

@@ -104,7 +104,7 @@ function backendTable(maps: PinnedMaps): Map<number, Backend> {
 const ownerOf = (owners: ReadonlyMap<number, string>, svcId: number): string | null => owners.get(svcId) ?? null;
 
 export function servicesView(maps: PinnedMaps, owners: ReadonlyMap<number, string>): ServicesView {
-  const st = readProgrammed(maps.get('services'), maps.get('backends'));
+  const st = readProgrammed(maps.get('services'), maps.get('backends'), maps.get('srcRanges'));
   const services = [...st.frontends.values()]
     .map((fe): ServiceView => {
       const inSlots = new Set(fe.slots);

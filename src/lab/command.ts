@@ -13,7 +13,8 @@ import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import { LabError } from '../errors.js';
 import { cidrsOverlap, parseCidr, type Cidr } from '../net/ipv4.js';
-import { LAB_NET, labManifests, labProbes, labSpec, type LabProbe } from './examples.js';
+import { removeStateDir } from '../inspect/owners-file.js';
+import { LAB_NET, NODES, labManifests, labProbes, labSpec, type LabProbe } from './examples.js';
 import { spawnIn } from './netns.js';
 import { Probe } from './probe-driver.js';
 import { renderTable, summarise } from './report.js';
@@ -181,6 +182,7 @@ export async function labShow(lab: Lab, out: (line: string) => void): Promise<vo
 
 export function labDown(paths: LabPaths, out: (line: string) => void): void {
   const gone = teardownLab(paths.prefix);
+  for (const n of NODES) removeStateDir(join(paths.pinRoot, n.name));
   rmSync(paths.pinRoot, { recursive: true, force: true });
   rmSync(paths.stateDir, { recursive: true, force: true });
   out(gone.length ? `lab: removed ${gone.join(', ')}` : 'lab: nothing to remove');

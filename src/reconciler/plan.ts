@@ -12,27 +12,47 @@
 import type { Backend, SvcKey, SvcValue } from '../datapath/abi.js';
 import type { EncodedFrontend } from '../encoder/types.js';
 
+/** One allowed source CIDR of one frontend (T5). */
+export interface SrcRange {
+  svcId: number;
+  cidr: string;
+}
+
 export interface WritePlan {
   backendUpserts: Array<[number, Backend]>;
   slotWrites: Array<[SvcKey, SvcValue]>;
+  /** Written before slot 0, so a frontend never carries SOURCE_RANGES without its ranges. */
+  rangeUpserts: SrcRange[];
   frontendWrites: Array<[SvcKey, SvcValue]>;
   frontendDeletes: SvcKey[];
   slotDeletes: SvcKey[];
   backendDeletes: number[];
+  rangeDeletes: SrcRange[];
 }
 
 export function emptyPlan(): WritePlan {
-  return { backendUpserts: [], slotWrites: [], frontendWrites: [], frontendDeletes: [], slotDeletes: [], backendDeletes: [] };
+  return {
+    backendUpserts: [],
+    slotWrites: [],
+    rangeUpserts: [],
+    frontendWrites: [],
+    frontendDeletes: [],
+    slotDeletes: [],
+    backendDeletes: [],
+    rangeDeletes: [],
+  };
 }
 
 export function planSize(p: WritePlan): number {
   return (
     p.backendUpserts.length +
     p.slotWrites.length +
+    p.rangeUpserts.length +
     p.frontendWrites.length +
     p.frontendDeletes.length +
     p.slotDeletes.length +
-    p.backendDeletes.length
+    p.backendDeletes.length +
+    p.rangeDeletes.length
   );
 }
 
@@ -50,9 +70,16 @@ function sameValue(a: SvcValue, b: SvcValue): boolean {
   );
 }
 
+function rangesOf(f: EncodedFrontend | undefined): Set<string> {
+  return new Set(f?.sourceRanges ?? []);
+}
+
 export function sameFrontend(a: EncodedFrontend | undefined, b: EncodedFrontend | undefined): boolean {
   if (!a || !b) return a === b;
   if (!sameValue(a.value, b.value) || a.slots.length !== b.slots.length) return false;
+  const ra = rangesOf(a);
+  const rb = rangesOf(b);
+  if (ra.size !== rb.size || [...rb].some((r) => !ra.has(r))) return false;
   if (a.slots.some((id, i) => id !== b.slots[i])) return false;
   if (a.backends.size !== b.backends.size) return false;
   for (const [id, be] of b.backends) if (!sameBackend(a.backends.get(id), be)) return false;
@@ -75,6 +102,8 @@ export function planFrontend(plan: WritePlan, old: EncodedFrontend | undefined, 
         plan.slotWrites.push([slotKey(next.key, i + 1), { backendId: id, svcId: next.svcId, count: 0, flags: 0, affinityTimeoutS: 0 }]);
       }
     });
+    const had = old && old.svcId === next.svcId ? rangesOf(old) : new Set<string>();
+    for (const cidr of rangesOf(next)) if (!had.has(cidr)) plan.rangeUpserts.push({ svcId: next.svcId, cidr });
     if (!old || !sameValue(old.value, next.value)) plan.frontendWrites.push([slotKey(next.key, 0), next.value]);
   } else if (old) {
     plan.frontendDeletes.push(slotKey(old.key, 0));
@@ -83,5 +112,7 @@ export function planFrontend(plan: WritePlan, old: EncodedFrontend | undefined, 
     const keep = next?.slots.length ?? 0;
     for (let s = keep + 1; s <= old.slots.length; s++) plan.slotDeletes.push(slotKey(old.key, s));
     for (const id of old.backends.keys()) if (!next?.backends.has(id)) plan.backendDeletes.push(id);
+    const keepRanges = next && next.svcId === old.svcId ? rangesOf(next) : new Set<string>();
+    for (const cidr of rangesOf(old)) if (!keepRanges.has(cidr)) plan.rangeDeletes.push({ svcId: old.svcId, cidr });
   }
 }

@@ -2,6 +2,7 @@
 // adopt the state (ids included) and diff against it instead of flushing.
 
 import {
+  decodeSrcRangeKey,
   decodeBackend,
   decodeBackendId,
   decodeSvcKey,
@@ -9,8 +10,10 @@ import {
   type Backend,
   type SvcKey,
   type SvcValue,
+  SVC_FLAGS,
 } from '../datapath/abi.js';
 import { frontendIdentity, type EncodedFrontend } from '../encoder/types.js';
+import type { SrcRange } from './plan.js';
 
 export interface MapReader {
   entries(): Array<[Buffer, Buffer]>;
@@ -22,9 +25,19 @@ export interface ProgrammedState {
   orphanBackends: number[];
   /** Slots with no slot 0 (likewise). */
   orphanSlots: SvcKey[];
+  /** Source ranges of no frontend (likewise). */
+  orphanRanges: SrcRange[];
 }
 
-export function readProgrammed(services: MapReader, backends: MapReader): ProgrammedState {
+export function readProgrammed(services: MapReader, backends: MapReader, srcRanges: MapReader): ProgrammedState {
+  const ranges = new Map<number, string[]>();
+  for (const [k] of srcRanges.entries()) {
+    const r = decodeSrcRangeKey(k);
+    let list = ranges.get(r.svcId);
+    if (!list) ranges.set(r.svcId, (list = []));
+    list.push(`${r.addr}/${r.bits}`);
+  }
+
   const allBackends = new Map<number, Backend>();
   for (const [k, v] of backends.entries()) allBackends.set(decodeBackendId(k), decodeBackend(v));
 
@@ -57,6 +70,9 @@ export function readProgrammed(services: MapReader, backends: MapReader): Progra
         owned.add(bid);
       }
     }
+    const restricted = (head.value.flags & SVC_FLAGS.SOURCE_RANGES) !== 0;
+    const myRanges = ranges.get(head.value.svcId);
+    ranges.delete(head.value.svcId);
     frontends.set(id, {
       owner: '(adopted)',
       svcId: head.value.svcId,
@@ -64,9 +80,12 @@ export function readProgrammed(services: MapReader, backends: MapReader): Progra
       value: head.value,
       slots: list,
       backends: own,
+      ...(restricted || myRanges ? { sourceRanges: (myRanges ?? []).sort() } : {}),
     });
   }
+  const orphanRanges: SrcRange[] = [];
+  for (const [svcId, list] of ranges) for (const cidr of list) orphanRanges.push({ svcId, cidr });
   for (const [id, m] of slots) if (!heads.has(id)) for (const e of m.values()) orphanSlots.push(e.key);
   const orphanBackends = [...allBackends.keys()].filter((b) => !owned.has(b));
-  return { frontends, orphanBackends, orphanSlots };
+  return { frontends, orphanBackends, orphanSlots, orphanRanges };
 }

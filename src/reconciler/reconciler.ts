@@ -2,9 +2,10 @@
 // the order plan.ts explains, batching each phase. After any failure it forgets what it
 // believed was programmed and re-reads the maps, so the next (full) sync starts from truth.
 
-import { encodeBackend, encodeBackendId, encodeSvcKey, encodeSvcValue } from '../datapath/abi.js';
+import { encodeBackend, encodeBackendId, encodeSrcRangeKey, encodeSvcKey, encodeSvcValue } from '../datapath/abi.js';
+import { parseCidr, formatIpv4 } from '../net/ipv4.js';
 import type { EncodedFrontend, EncodedState } from '../encoder/types.js';
-import { emptyPlan, planFrontend, planSize, type WritePlan } from './plan.js';
+import { emptyPlan, planFrontend, planSize, type SrcRange, type WritePlan } from './plan.js';
 import { readProgrammed, type MapReader, type ProgrammedState } from './read-programmed.js';
 
 /** The map operations the reconciler needs; native/BpfMap provides them. */
@@ -16,7 +17,16 @@ export interface WritableMap extends MapReader {
 export interface DatapathMaps {
   services: WritableMap;
   backends: WritableMap;
+  srcRanges: WritableMap;
 }
+
+function rangeKey(r: SrcRange): Buffer {
+  const c = parseCidr(r.cidr);
+  if (!c) throw new RangeError(`not a CIDR: ${r.cidr}`);
+  return encodeSrcRangeKey({ svcId: r.svcId, addr: formatIpv4(c.base), bits: c.bits });
+}
+
+const ALLOWED = Buffer.from([1]);
 
 export interface ApplyResult {
   /** Frontends whose map entries changed. */
@@ -27,15 +37,19 @@ export interface ApplyResult {
 
 export class Reconciler {
   private programmed = new Map<string, EncodedFrontend>();
-  private orphans: Pick<ProgrammedState, 'orphanBackends' | 'orphanSlots'> = { orphanBackends: [], orphanSlots: [] };
+  private orphans: Pick<ProgrammedState, 'orphanBackends' | 'orphanSlots' | 'orphanRanges'> = {
+    orphanBackends: [],
+    orphanSlots: [],
+    orphanRanges: [],
+  };
 
   constructor(private readonly maps: DatapathMaps) {}
 
   /** Reads the maps (pinned state from an earlier run) and takes them as programmed. */
   adopt(): ReadonlyMap<string, EncodedFrontend> {
-    const st = readProgrammed(this.maps.services, this.maps.backends);
+    const st = readProgrammed(this.maps.services, this.maps.backends, this.maps.srcRanges);
     this.programmed = st.frontends;
-    this.orphans = { orphanBackends: st.orphanBackends, orphanSlots: st.orphanSlots };
+    this.orphans = { orphanBackends: st.orphanBackends, orphanSlots: st.orphanSlots, orphanRanges: st.orphanRanges };
     return this.programmed;
   }
 
@@ -61,6 +75,7 @@ export class Reconciler {
     if (full) {
       plan.backendDeletes.push(...this.orphans.orphanBackends);
       plan.slotDeletes.push(...this.orphans.orphanSlots);
+      plan.rangeDeletes.push(...this.orphans.orphanRanges);
     }
     // An id freed by one frontend may be reused by another in the same sync: never delete
     // a backend id that some desired frontend owns.
@@ -79,12 +94,12 @@ export class Reconciler {
       if (next) this.programmed.set(id, next);
       else this.programmed.delete(id);
     }
-    if (full) this.orphans = { orphanBackends: [], orphanSlots: [] };
+    if (full) this.orphans = { orphanBackends: [], orphanSlots: [], orphanRanges: [] };
     return { changed, writes: planSize(plan) };
   }
 
   private write(p: WritePlan): void {
-    const { services, backends } = this.maps;
+    const { services, backends, srcRanges } = this.maps;
     if (p.backendUpserts.length)
       backends.updateBatch(
         p.backendUpserts.map(([id]) => encodeBackendId(id)),
@@ -95,6 +110,11 @@ export class Reconciler {
         p.slotWrites.map(([k]) => encodeSvcKey(k)),
         p.slotWrites.map(([, v]) => encodeSvcValue(v)),
       );
+    if (p.rangeUpserts.length)
+      srcRanges.updateBatch(
+        p.rangeUpserts.map(rangeKey),
+        p.rangeUpserts.map(() => ALLOWED),
+      );
     if (p.frontendWrites.length)
       services.updateBatch(
         p.frontendWrites.map(([k]) => encodeSvcKey(k)),
@@ -103,5 +123,6 @@ export class Reconciler {
     if (p.frontendDeletes.length) services.deleteBatch(p.frontendDeletes.map(encodeSvcKey));
     if (p.slotDeletes.length) services.deleteBatch(p.slotDeletes.map(encodeSvcKey));
     if (p.backendDeletes.length) backends.deleteBatch(p.backendDeletes.map(encodeBackendId));
+    if (p.rangeDeletes.length) srcRanges.deleteBatch(p.rangeDeletes.map(rangeKey));
   }
 }

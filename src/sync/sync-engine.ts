@@ -9,6 +9,7 @@ import type { IdAllocator } from '../encoder/id-allocator.js';
 import type { EncodedFrontend } from '../encoder/types.js';
 import type { KpxError } from '../errors.js';
 import type { Logger } from '../log.js';
+import { HOST_PORTS_KEY, modelHostPorts } from '../model/host-ports.js';
 import { modelServices } from '../model/model-services.js';
 import type { ModelOptions, ServiceInput, ServiceModel } from '../model/types.js';
 import type { Reconciler } from '../reconciler/reconciler.js';
@@ -62,7 +63,11 @@ export class SyncEngine {
     const inputs: Map<string, ServiceInput> = full
       ? new Map(this.tracker.snapshot().services)
       : new Map(changes.services);
-    if (full) for (const key of this.byService.keys()) if (!inputs.has(key)) inputs.set(key, { key, service: undefined, slices: [] });
+    if (full) {
+      for (const key of this.byService.keys()) {
+        if (key !== HOST_PORTS_KEY && !inputs.has(key)) inputs.set(key, { key, service: undefined, slices: [] });
+      }
+    }
 
     const touched = new Set<string>();
     const result: EncodeResult = { ...emptyEncodeResult(), state: this.desired };
@@ -81,19 +86,30 @@ export class SyncEngine {
         continue;
       }
       errors.push(...outcome.warnings);
-      const before = new Set(this.desired.keys());
-      encodeServiceInto(result, outcome.model, this.ids);
+      const mine = new Set(encodeServiceInto(result, outcome.model, this.ids));
       if (result.failed.has(outcome.key)) {
         // Left out whole (e.g. too many backends): keep what the maps hold for it.
         for (const id of touched) {
           const kept = this.reconciler.current().get(id);
-          if (kept && kept.owner.startsWith(`${outcome.key}:`)) this.desired.set(id, kept);
+          if (kept && kept.owner.startsWith(`${outcome.key}:`)) {
+            this.desired.set(id, kept);
+            mine.add(id);
+          }
         }
       }
-      const mine = new Set([...this.desired.keys()].filter((id) => !before.has(id)));
       for (const id of mine) touched.add(id);
       this.byService.set(outcome.key, mine);
       this.models.set(outcome.key, outcome.model);
+    }
+    if (full || changes.all || changes.hostPortsChanged) {
+      for (const id of this.byService.get(HOST_PORTS_KEY) ?? []) {
+        this.desired.delete(id);
+        touched.add(id);
+      }
+      const snap = this.tracker.snapshot();
+      const mine = encodeServiceInto(result, modelHostPorts(snap.hostPorts, snap.node), this.ids);
+      for (const id of mine) touched.add(id);
+      this.byService.set(HOST_PORTS_KEY, new Set(mine));
     }
     errors.push(...result.errors);
     for (const u of result.unsupported) this.log.warn('frontend not programmed', { owner: u.owner, frontend: u.frontend, reason: u.reason });

@@ -112,7 +112,7 @@ test('inspect diff reports a frontend the maps lack, then nothing once it is pro
 
 /** What the pinned maps of `pin` hold, as the agent adopts it. */
 function readProgrammedAt(pin: string): Map<string, EncodedFrontend> {
-  return withPinnedMaps(pin, (m) => readProgrammed(m.get('services'), m.get('backends')).frontends);
+  return withPinnedMaps(pin, (m) => readProgrammed(m.get('services'), m.get('backends'), m.get('srcRanges')).frontends);
 }
 
 test('inspect diff --kubeconfig: the API server as source, trial mode (S2) narrowing to labelled Services', async (t) => {

@@ -86,3 +86,30 @@ test('a full sync removes orphans left by an interrupted write', (t) => {
     dp.close();
   }
 });
+
+test('source ranges (T5) are written before the frontend, follow changes and are adopted', (t) => {
+  t.after(() => rmSync(PIN + '-r', { recursive: true, force: true }));
+  const dp = Datapath.load({ pinDir: PIN + '-r' });
+  try {
+    const rec = new Reconciler(dp.maps);
+    rec.adopt();
+    const base = fe('10.255.1.10', 7, [1]);
+    const lb = (ranges: string[]): EncodedFrontend => ({
+      ...base,
+      value: { ...base.value, flags: SVC_FLAGS.LOAD_BALANCER | SVC_FLAGS.SOURCE_RANGES },
+      sourceRanges: ranges,
+    });
+    rec.apply(state(lb(['10.0.0.0/8', '192.0.2.0/24'])));
+    assert.equal(dp.maps.srcRanges.keys().length, 2);
+    rec.apply(state(lb(['192.0.2.0/24'])));
+    assert.equal(dp.maps.srcRanges.keys().length, 1);
+    const again = new Reconciler(dp.maps);
+    const adopted = again.adopt();
+    assert.deepEqual(adopted.get(frontendIdentity(base.key))!.sourceRanges, ['192.0.2.0/24']);
+    assert.equal(again.apply(state(lb(['192.0.2.0/24']))).writes, 0);
+    again.apply(state());
+    assert.equal(dp.maps.srcRanges.keys().length, 0, 'ranges go with the frontend');
+  } finally {
+    dp.close();
+  }
+});

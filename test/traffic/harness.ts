@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import { inNetns } from '../native/netns.js';
 import { TestApiServer } from '../apiserver/server.js';
+import { removeStateDir } from '../../src/inspect/owners-file.js';
 import { NETNS_DIR } from '../../src/lab/netns.js';
 import { Probe } from '../../src/lab/probe-driver.js';
 import { buildLab, POD_IF_PREFIX, teardownLab, type Lab, type PodSpec } from '../../src/lab/topology.js';
@@ -147,6 +148,7 @@ export class TestCluster {
     teardownLab(this.opts.prefix);
     if (this.logFd !== undefined) closeSync(this.logFd);
     rmSync(this.pinDir, { recursive: true, force: true });
+    removeStateDir(this.pinDir);
     rmSync(this.workDir, { recursive: true, force: true });
   }
 }
