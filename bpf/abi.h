@@ -51,7 +51,7 @@ struct kpx_ct_key {
 };
 
 struct kpx_ct_value {
-	__u64 last_seen_ns; /* CLOCK_MONOTONIC ns of the last packet (bpf_ktime_get_coarse_ns) */
+	__u64 last_seen_ns; /* ns of the last packet, kpx clock (kpx_now() in conntrack.h) */
 	__be32 nat_addr; /* REPLY: frontend address to restore as source */
 	__be16 nat_port; /* REPLY: frontend port to restore as source */
 	__u16 flags; /* KPX_CT_F_* */
@@ -102,5 +102,31 @@ struct kpx_srcrange_key {
 	__u32 svc_id;
 	__be32 addr;
 };
+
+/* kpx_sock_rev_v1 key: one UDP socket of the node (its cookie) and an address it was
+ * translated between, read by the socket hooks (sock.h).
+ *   dir KPX_SOCK_REPLY:   addr/port are the backend; the value is the frontend that
+ *                         recvmsg4/getpeername4 show instead.
+ *   dir KPX_SOCK_FORWARD: addr/port are the frontend; the value is the backend an
+ *                         unconnected socket keeps sending that frontend's datagrams to. */
+struct kpx_sock_rev_key {
+	__u64 cookie; /* bpf_get_socket_cookie() of the socket */
+	__be32 addr;
+	__be16 port;
+	__u8 dir; /* KPX_SOCK_FORWARD or KPX_SOCK_REPLY */
+	__u8 pad;
+};
+
+struct kpx_sock_rev_value {
+	__be32 addr;
+	__be16 port;
+	__u16 pad;
+	__u32 backend_id; /* the chosen backend */
+	__u32 svc_id; /* the entry it was chosen from (EXTERNAL, or INTERNAL for iTP Local) */
+};
+
+/* kpx_sock_rev_key.dir */
+#define KPX_SOCK_FORWARD 1
+#define KPX_SOCK_REPLY   2
 
 #endif /* KPX_ABI_H */

@@ -3,6 +3,11 @@
  * REPLY entry keyed by the tuple the backend sends back, so that either direction is
  * found with a single lookup of the packet as it arrives.
  *
+ * A flow whose source is translated too (KPX_CT_F_SNAT: an external client's flow to a
+ * remote backend, a pod reaching itself) keeps the translated source in the FORWARD
+ * entry's peer and the client in the REPLY entry's peer; the REPLY key then names the
+ * translated source, which is what the backend answers to.
+ *
  * Entries are updated in place; two CPUs handling packets of the same flow may race on
  * last_seen_ns and flags. Both races are benign: a timestamp is as good as another a few
  * ns apart, and a lost CLOSING bit only keeps the entry for the longer timeout.
@@ -16,13 +21,36 @@
 #include "maps.h"
 #include "parse.h"
 
+/* The kernel's tick rate, read by libbpf from the kernel config at load (a constant to
+ * the verifier); 0 when the config cannot be read. */
+extern unsigned int CONFIG_HZ __kconfig __weak;
+
 /* The clock of every kpx timestamp (conntrack last_seen_ns, affinity last_used_ns):
- * CLOCK_MONOTONIC at tick resolution. Timeouts are in seconds, so a tick (1-10 ms) is
- * plenty, and the coarse clock costs half of bpf_ktime_get_ns(). Userspace compares
- * with clock_gettime(CLOCK_MONOTONIC). */
+ * CLOCK_MONOTONIC at tick resolution, less a constant set at boot (jiffies started
+ * counting a little after monotonic time did: 0.25 s on the development VM). Timeouts
+ * are in seconds and every stamp comes from this clock, so neither the tick nor the
+ * offset matters; userspace comparing with clock_gettime(CLOCK_MONOTONIC) must allow
+ * for the offset (or learn it from an entry it just caused).
+ *
+ * Read as jiffies: the verifier turns bpf_jiffies64() into one load, where
+ * bpf_ktime_get_coarse_ns() is a helper call (about 14 ns, measured by
+ * bench/datapath-testrun.ts, on the path of every established packet). Jiffies count
+ * ticks of the same monotonic time from INITIAL_JIFFIES = (u32)(-300 * HZ), so
+ * (jiffies - INITIAL_JIFFIES) * tick length is the coarse monotonic time. The switch is
+ * on a load-time constant: only one case reaches the verifier; an unusual HZ or an
+ * unreadable config falls back to the helper. */
 static __always_inline __u64 kpx_now(void)
 {
-	return bpf_ktime_get_coarse_ns();
+	__u64 tick_ns;
+
+	switch (CONFIG_HZ) {
+	case 100: tick_ns = 10000000; break;
+	case 250: tick_ns = 4000000; break;
+	case 300: tick_ns = 3333333; break;
+	case 1000: tick_ns = 1000000; break;
+	default: return bpf_ktime_get_coarse_ns();
+	}
+	return (bpf_jiffies64() - (__u64)(__u32)(-300 * (int)CONFIG_HZ)) * tick_ns;
 }
 
 static __always_inline struct kpx_ct_key kpx_ct_key_of(const struct kpx_pkt *p, __u8 dir)
@@ -38,30 +66,42 @@ static __always_inline struct kpx_ct_key kpx_ct_key_of(const struct kpx_pkt *p, 
 	return k;
 }
 
-/* The REPLY key of a flow from the packet's client side to a backend. */
-static __always_inline struct kpx_ct_key kpx_ct_reply_key(const struct kpx_pkt *p,
-							  __be32 backend_addr,
-							  __be16 backend_port)
+/* The REPLY key of a flow: the backend answering the (possibly translated) source. */
+static __always_inline struct kpx_ct_key kpx_ct_reply_key(__u8 proto, __be32 backend_addr,
+							  __be16 backend_port, __be32 src_addr,
+							  __be16 src_port)
 {
 	struct kpx_ct_key k = {
 		.saddr = backend_addr,
-		.daddr = p->saddr,
+		.daddr = src_addr,
 		.sport = backend_port,
-		.dport = p->sport,
-		.proto = p->proto,
+		.dport = src_port,
+		.proto = proto,
 		.dir = KPX_CT_REPLY,
 	};
 	return k;
+}
+
+/* The REPLY key of the flow a forward packet p belongs to, given its FORWARD entry. */
+static __always_inline struct kpx_ct_key kpx_ct_reply_key_of(const struct kpx_pkt *p,
+							     const struct kpx_ct_value *fwd,
+							     __be32 backend_addr, __be16 backend_port)
+{
+	if (fwd->flags & KPX_CT_F_SNAT)
+		return kpx_ct_reply_key(p->proto, backend_addr, backend_port, fwd->peer_addr,
+					fwd->peer_port);
+	return kpx_ct_reply_key(p->proto, backend_addr, backend_port, p->saddr, p->sport);
 }
 
 /* The FORWARD key of the flow a reply packet belongs to. */
 static __always_inline struct kpx_ct_key kpx_ct_forward_key(const struct kpx_pkt *p,
 							    const struct kpx_ct_value *reply)
 {
+	int snat = reply->flags & KPX_CT_F_SNAT;
 	struct kpx_ct_key k = {
-		.saddr = p->daddr,
+		.saddr = snat ? reply->peer_addr : p->daddr,
 		.daddr = reply->nat_addr,
-		.sport = p->dport,
+		.sport = snat ? reply->peer_port : p->dport,
 		.dport = reply->nat_port,
 		.proto = p->proto,
 		.dir = KPX_CT_FORWARD,
@@ -69,9 +109,7 @@ static __always_inline struct kpx_ct_key kpx_ct_forward_key(const struct kpx_pkt
 	return k;
 }
 
-/* True when the entry has been idle for longer than its protocol's timeout. Signed
- * difference: an entry stamped slightly in the future (another CPU) is not expired. */
-static __always_inline int kpx_ct_expired(const struct kpx_ct_value *v, __u8 proto, __u64 now)
+static __always_inline __u64 kpx_ct_timeout_ns(const struct kpx_ct_value *v, __u8 proto)
 {
 	__u64 timeout_s;
 
@@ -80,7 +118,14 @@ static __always_inline int kpx_ct_expired(const struct kpx_ct_value *v, __u8 pro
 							  : KPX_CT_TIMEOUT_TCP_S;
 	else
 		timeout_s = KPX_CT_TIMEOUT_UDP_S;
-	return (__s64)(now - v->last_seen_ns) > (__s64)(timeout_s * KPX_NSEC_PER_SEC);
+	return timeout_s * KPX_NSEC_PER_SEC;
+}
+
+/* True when the entry has been idle for longer than its protocol's timeout. Signed
+ * difference: an entry stamped slightly in the future (another CPU) is not expired. */
+static __always_inline int kpx_ct_expired(const struct kpx_ct_value *v, __u8 proto, __u64 now)
+{
+	return (__s64)(now - v->last_seen_ns) > (__s64)kpx_ct_timeout_ns(v, proto);
 }
 
 /* Records a packet on an entry: adds flags and refreshes last_seen_ns when it is older
@@ -107,29 +152,53 @@ static __always_inline void kpx_ct_touch_key(const struct kpx_ct_key *key, __u64
 	}
 }
 
-/* Records a new (or re-targeted) flow: the REPLY entry first, so that no FORWARD entry
- * exists whose replies would go untranslated. Returns 0 or a negative error. */
-static __always_inline int kpx_ct_create(const struct kpx_pkt *p, __be32 backend_addr,
-					 __be16 backend_port, __u32 backend_id, __u32 svc_id,
-					 __u64 now)
+/* A new flow's two entries, before they are written. */
+struct kpx_ct_flow {
+	struct kpx_ct_key fkey;
+	struct kpx_ct_key rkey;
+	struct kpx_ct_value fwd;
+	struct kpx_ct_value rep;
+};
+
+/* Fills both entries of a flow from packet p to backend (addr, port, id). `snat`: the
+ * source becomes (src_addr, src_port); otherwise those are ignored. */
+static __always_inline void kpx_ct_flow_init(struct kpx_ct_flow *f, const struct kpx_pkt *p,
+					     __be32 backend_addr, __be16 backend_port,
+					     __u32 backend_id, __u32 svc_id, __u64 now, int snat,
+					     __be32 src_addr, __be16 src_port)
 {
-	struct kpx_ct_key fkey = kpx_ct_key_of(p, KPX_CT_FORWARD);
-	struct kpx_ct_key rkey = kpx_ct_reply_key(p, backend_addr, backend_port);
-	struct kpx_ct_value v = {
+	__u16 flags = p->ct_flags | (snat ? KPX_CT_F_SNAT : 0);
+
+	f->fkey = kpx_ct_key_of(p, KPX_CT_FORWARD);
+	f->rkey = kpx_ct_reply_key(p->proto, backend_addr, backend_port, snat ? src_addr : p->saddr,
+				   snat ? src_port : p->sport);
+	f->fwd = (struct kpx_ct_value){
+		.last_seen_ns = now,
+		.flags = flags,
+		.backend_id = backend_id,
+		.svc_id = svc_id,
+		.peer_addr = snat ? src_addr : 0,
+		.peer_port = snat ? src_port : 0,
+	};
+	f->rep = (struct kpx_ct_value){
 		.last_seen_ns = now,
 		.nat_addr = p->daddr,
 		.nat_port = p->dport,
-		.flags = p->ct_flags,
+		.flags = flags,
 		.backend_id = backend_id,
 		.svc_id = svc_id,
+		.peer_addr = snat ? p->saddr : 0,
+		.peer_port = snat ? p->sport : 0,
 	};
+}
 
-	if (bpf_map_update_elem(&kpx_ct_v1, &rkey, &v, BPF_ANY))
+/* Writes a flow: the REPLY entry first, so that no FORWARD entry exists whose replies
+ * would go untranslated. Returns 0 or a negative error. */
+static __always_inline int kpx_ct_write(const struct kpx_ct_flow *f)
+{
+	if (bpf_map_update_elem(&kpx_ct_v1, &f->rkey, &f->rep, BPF_ANY))
 		return -1;
-	/* The FORWARD entry needs no NAT address: the backend is looked up by id. */
-	v.nat_addr = 0;
-	v.nat_port = 0;
-	if (bpf_map_update_elem(&kpx_ct_v1, &fkey, &v, BPF_ANY))
+	if (bpf_map_update_elem(&kpx_ct_v1, &f->fkey, &f->fwd, BPF_ANY))
 		return -1;
 	return 0;
 }

@@ -19,6 +19,9 @@
 #ifndef KPX_AFFINITY_MAX
 #define KPX_AFFINITY_MAX 65536 /* LRU: one entry per (client address, frontend) */
 #endif
+#ifndef KPX_SRCRANGE_MAX
+#define KPX_SRCRANGE_MAX 16384 /* loadBalancerSourceRanges CIDRs, all LB frontends */
+#endif
 
 /* Upper bound on backend slots of one frontend; the control plane refuses more. */
 #ifndef KPX_MAX_BACKENDS_PER_SVC
@@ -52,6 +55,18 @@
 #define KPX_SELECT_PROBES 8
 #endif
 
+/* SNAT of external flows to remote backends: ports are probed from a random start in
+ * [snat_port_min, snat_port_max], at most this many, before the flow is dropped
+ * (DROP_SNAT_PORTS_EXHAUSTED). Each probe is one conntrack insert. */
+#ifndef KPX_SNAT_PROBES
+#define KPX_SNAT_PROBES 16
+#endif
+
+/* TTL of the packets the datapath generates itself (TCP RST, ICMP unreachable). */
+#ifndef KPX_REJECT_TTL
+#define KPX_REJECT_TTL 64
+#endif
+
 /* Bytes of headers the parser wants in the linear part of the skb: Ethernet, the longest
  * IPv4 header (60 bytes with options) and a TCP header without options. */
 #define KPX_PARSE_PULL_LEN (14 + 60 + 20)
@@ -63,10 +78,13 @@
 #define KPX_IP_OFFSET 0x1fff
 #define KPX_IPPROTO_TCP 6 /* <linux/in.h> is not among the headers kpx builds with */
 #define KPX_IPPROTO_UDP 17
+#define KPX_IPPROTO_ICMP 1
+#define KPX_ICMP_DEST_UNREACH 3
+#define KPX_ICMP_PORT_UNREACH 3
 
 /* kpx_svc_key.scope */
 #define KPX_SCOPE_EXTERNAL 0 /* every frontend has this entry */
-#define KPX_SCOPE_INTERNAL 1 /* reserved: node-local backend set for traffic policies */
+#define KPX_SCOPE_INTERNAL 1 /* this node's backends, for ETP_LOCAL / ITP_LOCAL (see lb.h) */
 
 /* kpx_svc_value.flags (slot 0 only) */
 #define KPX_SVC_F_CLUSTER_IP   (1 << 0)
@@ -79,9 +97,15 @@
 #define KPX_SVC_F_HOST_PORT    (1 << 7) /* a pod's hostPort on a node address */
 #define KPX_SVC_F_SOURCE_RANGES (1 << 8) /* LB frontend: sources must match kpx_srcrange_v1 */
 
-/* kpx_backend.state */
+/* kpx_backend.state: the low 7 bits are the state, bit 7 a flag. */
 #define KPX_BACKEND_ACTIVE      1 /* may take new flows */
 #define KPX_BACKEND_TERMINATING 2 /* keeps existing flows only (C3) */
+#define KPX_BACKEND_STATE_MASK  0x7f
+/* The backend runs on this node (its pod's veth is here). Set by the control plane on
+ * backends of every entry; backends of a SCOPE_INTERNAL entry are local whether or not
+ * it is set. External flows to a local backend keep the client address (T4, kpx
+ * improves); to a remote one they are SNATed to kpx_config.node_addr. */
+#define KPX_BACKEND_F_LOCAL     0x80
 
 /* kpx_ct_key.dir */
 #define KPX_CT_FORWARD 1 /* client -> frontend, as the client sent it */
@@ -112,6 +136,23 @@ enum kpx_reason {
 	KPX_R_DROP_INVALID_BACKEND = 13, /* slot names id 0 or an unknown backend */
 	KPX_R_DROP_CT_FULL = 14,
 	KPX_R_DROP_NAT_FAILED = 15,
+	KPX_R_REJECT_TCP = 16, /* no usable endpoint anywhere: TCP RST sent back (N1) */
+	KPX_R_REJECT_UDP = 17, /* no usable endpoint anywhere: ICMP port unreachable (N1) */
+	KPX_R_DROP_NO_LOCAL_BACKEND = 18, /* eTP/iTP Local with no endpoint on this node (T1, T3, N2) */
+	KPX_R_DROP_SOURCE_RANGE = 19, /* LB source not in loadBalancerSourceRanges (T5, N2) */
+	KPX_R_DROP_SNAT_PORTS_EXHAUSTED = 20, /* no free SNAT port in KPX_SNAT_PROBES tries */
+	KPX_R_FWD_SNAT = 21, /* new external flow to a remote backend: DNAT + SNAT to node_addr */
+	KPX_R_FWD_HAIRPIN = 22, /* new flow of a pod to itself: DNAT + SNAT to hairpin_addr */
+	KPX_R_DROP_REJECT_FAILED = 23, /* the reject packet could not be built (helper failed) */
+	KPX_R_DROP_REJECT_NOT_SENT = 24, /* no reject for this packet (an RST): dropped */
+	KPX_R_DROP_NO_CONFIG = 25, /* SNAT or hairpin needed but kpx_config_v1 is unset */
+	/* Socket hooks of node-originated traffic (sock.h): counted per event, bytes 0. */
+	KPX_R_SOCK_TRANSLATED = 26, /* connect/sendmsg to a frontend: sent to a newly picked backend */
+	KPX_R_SOCK_AFFINITY = 27, /* ... to the node's ClientIP-affinity backend (A1) */
+	KPX_R_SOCK_ESTABLISHED = 28, /* unconnected UDP socket: kept its backend (C1) */
+	KPX_R_SOCK_REFUSED = 29, /* no usable endpoint anywhere: ECONNREFUSED (N1) */
+	KPX_R_SOCK_UNREACHABLE = 30, /* none may take it (iTP Local, source ranges): EHOSTUNREACH (N2) */
+	KPX_R_SOCK_REV_RESTORED = 31, /* recvmsg/getpeername: backend shown as the frontend */
 	KPX_R_MAX = 32,
 };
 

@@ -1,29 +1,57 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
-/* kpx datapath: service load balancing for traffic leaving pods.
+/* kpx datapath: service load balancing at the node's edges.
  *
- * kpx_from_pod runs at tc ingress of the host side of every pod veth, so it sees each
- * packet a pod sends. A packet is, in this order:
- *   1. a packet of a tracked flow (FORWARD entry)   -> DNAT to the flow's backend,
- *      or, if that backend is gone, to a newly selected one (C2);
- *   2. a reply of a tracked flow (REPLY entry)      -> source restored to the frontend;
- *   3. the first packet to a frontend               -> select a backend, track, DNAT;
+ * Programs (PROGRAM_NAMES in src/datapath/abi.ts) and where they attach:
+ *   kpx_from_pod  tc ingress, host side of every pod veth: everything pods send.
+ *   kpx_to_pod    tc egress, host side of every pod veth: reverse NAT of replies that
+ *                 reached the node by a path no kpx program translated (no XDP or tc
+ *                 program on the external device).
+ *   kpx_xdp_ext   XDP on the external device: traffic from outside the node.
+ *   kpx_tc_ext    tc ingress on the external device: the same as kpx_xdp_ext, for a
+ *                 device without XDP support. Attach one of the two, not both.
+ *   kpx_xdp_peer_pass  XDP_PASS, for the far end of a veth that carries kpx_xdp_ext (lab).
+ * The node must accept packets whose source is one of its own addresses on the external
+ * device and the pod veths (sysctl accept_local=1, rp_filter 0 or 2): a reversed reply of
+ * a NodePort flow, and a flow SNATed to node_addr, are handed to the stack that way.
+ * One logic serves all of them (ctx.h): kpx_decide() is instantiated per program type
+ * and per origin of the traffic.
+ *
+ * A packet is, in this order:
+ *   1. a packet of a tracked flow (FORWARD entry)   -> DNAT (+ SNAT) to the flow's
+ *      backend, or, if that backend is gone, to a newly selected one (C2);
+ *   2. a reply of a tracked flow (REPLY entry)      -> source restored to the frontend
+ *      (and, for a source-translated flow, destination restored to the client);
+ *   3. the first packet to a frontend               -> traffic policy (lb.h), then
+ *      reject (N1), drop (N2), or select a backend, track, translate;
  *   4. anything else                                -> passed untouched.
  * The reply lookup comes before the frontend lookup because replies are far more
  * common than new flows; a tuple cannot be both (its destination would have to be a
- * client pod and a service address at once).
- * Every packet ends in kpx_verdict(), which counts it under exactly one reason.
+ * client and a service address at once).
+ *
+ * Source translation of new flows:
+ *   - from a pod to itself through a Service (hairpin, T4): source -> hairpin_addr, port
+ *     kept; the packet goes straight back into the pod, and so do its replies;
+ *   - from outside to a backend on another node (T4): source -> node_addr and a free
+ *     port (snat.h), so the backend's replies come back here to be reversed;
+ *   - from outside to a local backend: none, the client address is kept (T4, kpx may
+ *     improve); its replies leave through kpx_from_pod's reverse NAT.
+ * Every packet ends in kpx_finish(), which counts it under exactly one reason.
  */
 #include <linux/bpf.h>
+#include <linux/if_ether.h>
 #include <linux/pkt_cls.h>
 #include <bpf/bpf_helpers.h>
 
 #include "abi.h"
 #include "constants.h"
 #include "maps.h"
+#include "ctx.h"
 #include "parse.h"
 #include "nat.h"
 #include "conntrack.h"
 #include "lb.h"
+#include "snat.h"
+#include "reject.h"
 #include "counters.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
@@ -37,91 +65,151 @@ __attribute__((used)) enum kpx_reason kpx_reason_btf_anchor(enum kpx_reason r)
 	return r;
 }
 
-/* Selects a backend for a flow to svc and records it (affinity, conntrack), then DNATs.
- * reselect: the flow was tracked but its backend is gone (C2). */
-static __always_inline __u32 kpx_new_flow(struct __sk_buff *skb, const struct kpx_pkt *p,
-					  const struct kpx_svc_value *svc, __u64 now, int reselect)
+/* Rewrites p's tuple to t. A pod's packet whose new destination is its own source (a
+ * pod reaching itself, or the reply of that) goes straight back out of the pod's veth
+ * with the MAC addresses swapped, instead of through the routing of the node. */
+static __always_inline __u32 kpx_send(void *ctx, const int xdp, const enum kpx_origin origin,
+				      const struct kpx_pkt *p, const struct kpx_nat *t, __u32 reason)
 {
-	struct kpx_choice c = {};
-	__u16 count = svc->count; /* read once: see the slot-0 rule in lb.h */
-	__u16 flags = svc->flags;
-	__u32 svc_id = svc->svc_id;
-	__u32 reason;
+	struct ethhdr *eth;
+	__u8 mac[ETH_ALEN];
 
-	if (count == 0)
-		return KPX_R_DROP_NO_BACKEND;
-
-	if ((flags & KPX_SVC_F_AFFINITY) && kpx_lb_affinity_hit(p, svc, now, &c)) {
-		reason = KPX_R_FWD_AFFINITY;
-	} else {
-		reason = kpx_lb_pick(p, svc, count, &c);
-		if (reason != KPX_R_FWD_NEW_FLOW)
-			return reason;
-		if (flags & KPX_SVC_F_AFFINITY)
-			kpx_lb_affinity_record(p, svc_id, now, &c);
-	}
-	if (reselect)
-		reason = KPX_R_FWD_RESELECTED;
-
-	if (kpx_ct_create(p, c.addr, c.port, c.backend_id, svc_id, now))
-		return KPX_R_DROP_CT_FULL;
-	if (kpx_nat_rewrite(skb, p, KPX_NAT_DST, c.addr, c.port))
+	if (kpx_nat_rewrite(ctx, xdp, p, t))
 		return KPX_R_DROP_NAT_FAILED;
-	return reason;
+	if (origin != KPX_ORIGIN_POD || t->daddr != p->saddr)
+		return reason;
+	eth = kpx_data(ctx, xdp);
+	if ((void *)(eth + 1) > kpx_data_end(ctx, xdp))
+		return KPX_R_DROP_NAT_FAILED;
+	__builtin_memcpy(mac, eth->h_dest, ETH_ALEN);
+	__builtin_memcpy(eth->h_dest, eth->h_source, ETH_ALEN);
+	__builtin_memcpy(eth->h_source, mac, ETH_ALEN);
+	return KPX_TX_OUT(reason);
 }
 
-/* 1. A packet of a tracked flow: DNAT to the flow's backend, even when it is TERMINATING
+/* 1. A packet of a tracked flow: to the flow's backend, even when it is TERMINATING
  * (C3). Returns 0 when that backend is gone, so the caller reselects (C2). */
-static __always_inline __u32 kpx_established(struct __sk_buff *skb, const struct kpx_pkt *p,
-					     struct kpx_ct_value *ct, __u64 now)
+static __always_inline __u32 kpx_established(void *ctx, const int xdp, const enum kpx_origin origin,
+					     const struct kpx_pkt *p, struct kpx_ct_value *ct,
+					     __u64 now)
 {
 	struct kpx_backend *be = kpx_lb_backend(ct->backend_id, ct->svc_id);
-	__be32 addr;
-	__be16 port;
+	struct kpx_nat t = kpx_nat_of(p);
 
 	if (!be)
 		return 0;
-	addr = be->addr;
-	port = be->port;
+	t.daddr = be->addr;
+	t.dport = be->port;
+	if (ct->flags & KPX_CT_F_SNAT) {
+		t.saddr = ct->peer_addr;
+		t.sport = ct->peer_port;
+	}
 	if (kpx_ct_touch(ct, now, p->ct_flags)) {
-		struct kpx_ct_key rkey = kpx_ct_reply_key(p, addr, port);
+		struct kpx_ct_key rkey = kpx_ct_reply_key_of(p, ct, t.daddr, t.dport);
 
 		kpx_ct_touch_key(&rkey, now, p->ct_flags);
 	}
-	if (kpx_nat_rewrite(skb, p, KPX_NAT_DST, addr, port))
-		return KPX_R_DROP_NAT_FAILED;
-	return KPX_R_FWD_ESTABLISHED;
+	return kpx_send(ctx, xdp, origin, p, &t, KPX_R_FWD_ESTABLISHED);
 }
 
-/* 2. A reply from a backend: the source becomes the frontend the client talked to. */
-static __always_inline __u32 kpx_reply(struct __sk_buff *skb, const struct kpx_pkt *p,
-				       struct kpx_ct_value *ct, __u64 now)
+/* 2. A reply from a backend: the source becomes the frontend the client talked to, and
+ * the destination the client again if its source was translated. */
+static __always_inline __u32 kpx_reply(void *ctx, const int xdp, const enum kpx_origin origin,
+				       const struct kpx_pkt *p, struct kpx_ct_value *ct, __u64 now)
 {
-	__be32 addr = ct->nat_addr;
-	__be16 port = ct->nat_port;
 	__u16 flags = p->ct_flags | KPX_CT_F_SEEN_REPLY;
+	struct kpx_nat t = kpx_nat_of(p);
 
+	t.saddr = ct->nat_addr;
+	t.sport = ct->nat_port;
+	if (ct->flags & KPX_CT_F_SNAT) {
+		t.daddr = ct->peer_addr;
+		t.dport = ct->peer_port;
+	}
 	if (kpx_ct_touch(ct, now, flags)) {
 		struct kpx_ct_key fkey = kpx_ct_forward_key(p, ct);
 
 		kpx_ct_touch_key(&fkey, now, flags);
 	}
-	if (kpx_nat_rewrite(skb, p, KPX_NAT_SRC, addr, port))
-		return KPX_R_DROP_NAT_FAILED;
-	return KPX_R_FWD_REPLY;
+	return kpx_send(ctx, xdp, origin, p, &t, KPX_R_FWD_REPLY);
 }
 
-static __always_inline __u32 kpx_decide(struct __sk_buff *skb)
+/* 3. A new flow to frontend `ext` (its SCOPE_EXTERNAL slot 0), or a tracked flow whose
+ * backend is gone (reselect, C2). */
+static __always_inline __u32 kpx_new_flow(void *ctx, const int xdp, const enum kpx_origin origin,
+					  const struct kpx_pkt *p, struct kpx_svc_value *ext,
+					  __u64 now, int reselect)
+{
+	struct kpx_config *cfg = NULL;
+	struct kpx_svc_value *svc;
+	struct kpx_choice c = {};
+	struct kpx_ct_flow f;
+	struct kpx_nat t;
+	__u32 reason, svc_id;
+	__u8 scope;
+	int snat = 0;
+
+	svc = kpx_lb_resolve(p, ext, origin, &scope);
+	if (!svc) {
+		if (scope == KPX_R_REJECT_TCP)
+			reason = kpx_reject_tcp(ctx, xdp, p);
+		else if (scope == KPX_R_REJECT_UDP)
+			reason = kpx_reject_udp(ctx, xdp, p);
+		else
+			return scope;
+		return kpx_reason_is_drop(reason) ? reason : KPX_TX_OUT(reason);
+	}
+	svc_id = svc->svc_id;
+	reason = kpx_lb_select(p, svc, scope, now, &c);
+	if (reason != KPX_R_FWD_NEW_FLOW && reason != KPX_R_FWD_AFFINITY)
+		return reason;
+
+	t = kpx_nat_of(p);
+	if (origin == KPX_ORIGIN_POD && c.addr == p->saddr) {
+		/* Hairpin: the pod must not see its own address as the source. */
+		cfg = kpx_config();
+		if (!cfg || !cfg->hairpin_addr)
+			return KPX_R_DROP_NO_CONFIG;
+		snat = 1;
+		t.saddr = cfg->hairpin_addr;
+		reason = KPX_R_FWD_HAIRPIN;
+	} else if (origin == KPX_ORIGIN_EXTERNAL && !c.local) {
+		cfg = kpx_config();
+		if (!cfg || !cfg->node_addr)
+			return KPX_R_DROP_NO_CONFIG;
+		snat = 1;
+		t.saddr = cfg->node_addr;
+		reason = KPX_R_FWD_SNAT;
+	}
+	if (reselect)
+		reason = KPX_R_FWD_RESELECTED;
+
+	kpx_ct_flow_init(&f, p, c.addr, c.port, c.backend_id, svc_id, now, snat, t.saddr, t.sport);
+	if (snat && origin == KPX_ORIGIN_EXTERNAL && cfg) {
+		__u32 err = kpx_snat_write(&f, cfg, p->proto, now);
+
+		if (err)
+			return err;
+		t.sport = f.fwd.peer_port;
+	} else if (kpx_ct_write(&f)) {
+		return KPX_R_DROP_CT_FULL;
+	}
+	t.daddr = c.addr;
+	t.dport = c.port;
+	return kpx_send(ctx, xdp, origin, p, &t, reason);
+}
+
+static __always_inline __u32 kpx_decide(void *ctx, const int xdp, const enum kpx_origin origin)
 {
 	struct kpx_pkt p;
 	struct kpx_ct_key key;
 	struct kpx_ct_value *ct;
-	struct kpx_svc_value *svc;
+	struct kpx_svc_value *ext;
 	int reselect = 0;
 	__u64 now = 0; /* the clock is read only once a map says the packet is ours */
 	__u32 reason;
 
-	reason = kpx_parse(skb, &p);
+	reason = kpx_parse(ctx, xdp, &p);
 	if (reason)
 		return reason;
 
@@ -130,7 +218,7 @@ static __always_inline __u32 kpx_decide(struct __sk_buff *skb)
 	if (ct) {
 		now = kpx_now();
 		if (!kpx_ct_expired(ct, p.proto, now)) {
-			reason = kpx_established(skb, &p, ct, now);
+			reason = kpx_established(ctx, xdp, origin, &p, ct, now);
 			if (reason)
 				return reason;
 			reselect = 1;
@@ -142,23 +230,85 @@ static __always_inline __u32 kpx_decide(struct __sk_buff *skb)
 		if (ct) {
 			now = kpx_now();
 			if (!kpx_ct_expired(ct, p.proto, now))
-				return kpx_reply(skb, &p, ct, now);
+				return kpx_reply(ctx, xdp, origin, &p, ct, now);
 		}
 	}
 
-	/* 3. A new flow to a frontend, or a tracked flow whose backend is gone. */
-	svc = kpx_lb_frontend(&p);
-	if (!svc)
+	ext = kpx_lb_frontend(&p);
+	if (!ext)
 		/* A tracked flow whose frontend was deleted too (C4) is passed, not dropped:
 		 * its packets are no longer ours. */
 		return reselect ? KPX_R_PASS_NO_SERVICE : KPX_R_PASS_NO_FLOW;
 	if (!now)
 		now = kpx_now();
-	return kpx_new_flow(skb, &p, svc, now, reselect);
+	return kpx_new_flow(ctx, xdp, origin, &p, ext, now, reselect);
+}
+
+/* kpx_to_pod: only replies; everything else reaching a pod is passed after one lookup. */
+static __always_inline __u32 kpx_decide_reply(void *ctx, const int xdp)
+{
+	struct kpx_pkt p;
+	struct kpx_ct_key key;
+	struct kpx_ct_value *ct;
+	__u64 now;
+	__u32 reason;
+
+	reason = kpx_parse(ctx, xdp, &p);
+	if (reason)
+		return reason;
+	key = kpx_ct_key_of(&p, KPX_CT_REPLY);
+	ct = bpf_map_lookup_elem(&kpx_ct_v1, &key);
+	if (!ct)
+		return KPX_R_PASS_NO_FLOW;
+	now = kpx_now();
+	if (kpx_ct_expired(ct, p.proto, now))
+		return KPX_R_PASS_NO_FLOW;
+	return kpx_reply(ctx, xdp, KPX_ORIGIN_EXTERNAL, &p, ct, now);
 }
 
 SEC("tc")
 int kpx_from_pod(struct __sk_buff *skb)
 {
-	return kpx_verdict(skb, kpx_decide(skb));
+	__u32 len = skb->len;
+
+	return kpx_finish(skb, KPX_TC, kpx_decide(skb, KPX_TC, KPX_ORIGIN_POD), len);
 }
+
+SEC("tc")
+int kpx_to_pod(struct __sk_buff *skb)
+{
+	__u32 len = skb->len;
+
+	return kpx_finish(skb, KPX_TC, kpx_decide_reply(skb, KPX_TC), len);
+}
+
+SEC("tc")
+int kpx_tc_ext(struct __sk_buff *skb)
+{
+	__u32 len = skb->len;
+
+	return kpx_finish(skb, KPX_TC, kpx_decide(skb, KPX_TC, KPX_ORIGIN_EXTERNAL), len);
+}
+
+SEC("xdp")
+int kpx_xdp_ext(struct xdp_md *ctx)
+{
+	__u32 len = kpx_len(ctx, KPX_XDP);
+
+	return kpx_finish(ctx, KPX_XDP, kpx_decide(ctx, KPX_XDP, KPX_ORIGIN_EXTERNAL), len);
+}
+
+/* Not a datapath program: XDP_TX on a veth delivers only to a peer that runs an XDP
+ * program itself (its NAPI ring is set up then), so a lab whose external device is a
+ * veth attaches this to the peer's end for kpx_xdp_ext's rejects to arrive. */
+SEC("xdp")
+int kpx_xdp_peer_pass(struct xdp_md *ctx)
+{
+	return XDP_PASS;
+}
+
+/* The node's own traffic: cgroup socket hooks (connect4, sendmsg4, recvmsg4,
+ * getpeername4), built on lb.h's contract. */
+#if __has_include("sock.h")
+#include "sock.h"
+#endif

@@ -69,4 +69,45 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } kpx_counters_v1 SEC(".maps");
 
+/* Node-wide settings (struct kpx_config), an array of one entry at key 0. Written by the
+ * agent at start and when the node's addresses change; read by the datapath for SNAT
+ * (node_addr, port range) and hairpin (hairpin_addr). All zero means unset: flows that
+ * need SNAT or hairpin are then dropped (DROP_NO_CONFIG), everything else works. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct kpx_config);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} kpx_config_v1 SEC(".maps");
+
+/* loadBalancerSourceRanges (T5): longest-prefix match on (svc_id, source address), keyed
+ * by kpx_srcrange_key; the value is unused (1). Written by the control plane for LB
+ * frontends with KPX_SVC_F_SOURCE_RANGES, under the svc_id of their SCOPE_EXTERNAL entry.
+ * A frontend with the flag and no entry here admits no one. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, KPX_SRCRANGE_MAX);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct kpx_srcrange_key);
+	__type(value, __u8);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} kpx_srcrange_v1 SEC(".maps");
+
+#ifndef KPX_SOCK_REV_MAX
+#define KPX_SOCK_REV_MAX 65536 /* LRU: up to two entries per node UDP socket and frontend */
+#endif
+
+/* Translations of the node's own UDP sockets (sock.h), keyed by kpx_sock_rev_key
+ * (socket cookie, address, direction). Written by the cgroup connect4/sendmsg4 programs,
+ * read by sendmsg4/recvmsg4/getpeername4; userspace only reads it. LRU: a socket's
+ * entries are never deleted when it closes, the oldest are evicted instead. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, KPX_SOCK_REV_MAX);
+	__type(key, struct kpx_sock_rev_key);
+	__type(value, struct kpx_sock_rev_value);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} kpx_sock_rev_v1 SEC(".maps");
+
 #endif /* KPX_MAPS_H */

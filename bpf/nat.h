@@ -1,13 +1,11 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
-/* Address and port rewriting with checksum fix-up.
+/* Address and port rewriting with checksum fix-up, for tc and XDP (see ctx.h for why the
+ * L4 checksum is done differently in each).
  *
- * The checksums are updated with the kernel helpers rather than by hand because the
- * helpers know the skb's checksum state: for CHECKSUM_PARTIAL (pod traffic on a veth,
- * usually) the L4 field holds only the pseudo-header sum, so an address change must be
- * applied with BPF_F_PSEUDO_HDR and a port change must not be; for CHECKSUM_COMPLETE
- * they also fix skb->csum. Address and port changes are therefore separate calls.
- * For UDP, BPF_F_MARK_MANGLED_0 keeps a zero ("no checksum") field zero and turns a
- * computed zero into 0xffff (RFC 768).
+ * One call rewrites the whole tuple: the diffs of every changed field are summed first,
+ * then the L4 checksum is fixed with at most two helper calls (tc) or inline (XDP), and
+ * the IP checksum inline. For UDP a zero ("no checksum") field stays zero and a computed
+ * zero becomes 0xffff (RFC 768).
  */
 #ifndef KPX_NAT_H
 #define KPX_NAT_H
@@ -19,64 +17,66 @@
 #include <bpf/bpf_helpers.h>
 
 #include "constants.h"
+#include "csum.h"
+#include "ctx.h"
 #include "parse.h"
 
-#define KPX_IP_CHECK_OFF (KPX_L3_OFF + __builtin_offsetof(struct iphdr, check))
-
-enum kpx_nat_side {
-	KPX_NAT_SRC, /* reverse NAT of a reply: source becomes the frontend */
-	KPX_NAT_DST, /* DNAT of a forward packet: destination becomes the backend */
+/* The tuple a packet leaves with. */
+struct kpx_nat {
+	__be32 saddr;
+	__be32 daddr;
+	__be16 sport;
+	__be16 dport;
 };
 
-/* Rewrites one side of the packet's (address, port) and fixes the IP and L4 checksums.
- * Returns 0, or a negative value when a helper failed (packet left in an unknown state,
- * the caller drops it). The old values come from the parse. */
-static __always_inline int kpx_nat_rewrite(struct __sk_buff *skb, const struct kpx_pkt *p,
-					   enum kpx_nat_side side, __be32 new_addr,
-					   __be16 new_port)
+/* The packet's own tuple, to be edited into the target. */
+static __always_inline struct kpx_nat kpx_nat_of(const struct kpx_pkt *p)
 {
-	__be32 old_addr = side == KPX_NAT_DST ? p->daddr : p->saddr;
-	__be16 old_port = side == KPX_NAT_DST ? p->dport : p->sport;
+	struct kpx_nat n = { .saddr = p->saddr, .daddr = p->daddr, .sport = p->sport, .dport = p->dport };
+
+	return n;
+}
+
+/* Rewrites the packet's tuple from p's to t's and fixes both checksums. Returns 0, or a
+ * negative value when a helper failed (packet left in an unknown state: the caller
+ * drops it). Invalidates packet pointers. */
+static __always_inline int kpx_nat_rewrite(void *ctx, const int xdp, const struct kpx_pkt *p,
+					   const struct kpx_nat *t)
+{
 	/* l4_off is 14 + ihl * 4 <= 74; the mask tells the verifier so. */
 	__u32 l4_off = p->l4_off & 0x7f;
+	int udp = p->proto == KPX_IPPROTO_UDP;
+	__u32 csum_off = l4_off + (udp ? __builtin_offsetof(struct udphdr, check)
+				       : __builtin_offsetof(struct tcphdr, check));
+	__u32 addr_diff = kpx_csum_add(kpx_csum_diff32(p->saddr, t->saddr),
+				       kpx_csum_diff32(p->daddr, t->daddr));
+	__u32 port_diff = 0;
 	void *data, *data_end;
 	struct iphdr *ip;
 	struct udphdr *ports; /* TCP and UDP share the port layout */
-	__u32 csum_off;
-	__u64 l4_flags;
 
-	if (p->proto == KPX_IPPROTO_TCP) {
-		csum_off = l4_off + __builtin_offsetof(struct tcphdr, check);
-		l4_flags = 0;
-	} else {
-		csum_off = l4_off + __builtin_offsetof(struct udphdr, check);
-		l4_flags = BPF_F_MARK_MANGLED_0;
-	}
+	if (p->sport != t->sport)
+		port_diff = kpx_csum_diff16(p->sport, t->sport);
+	if (p->dport != t->dport)
+		port_diff = kpx_csum_add(port_diff, kpx_csum_diff16(p->dport, t->dport));
 
-	if (bpf_l4_csum_replace(skb, csum_off, old_addr, new_addr,
-				l4_flags | BPF_F_PSEUDO_HDR | sizeof(new_addr)))
-		return -1;
-	if (bpf_l4_csum_replace(skb, csum_off, old_port, new_port, l4_flags | sizeof(new_port)))
-		return -1;
-	if (bpf_l3_csum_replace(skb, KPX_IP_CHECK_OFF, old_addr, new_addr, sizeof(new_addr)))
+	if (kpx_l4_csum(ctx, xdp, csum_off, addr_diff, port_diff, udp))
 		return -1;
 
-	/* The helpers may have reallocated the header: derive the pointers again. The
-	 * helpers also made the header writable, so direct stores are allowed (cheaper
-	 * than two more helper calls). */
-	data = (void *)(long)skb->data;
-	data_end = (void *)(long)skb->data_end;
+	/* The tc helpers may have reallocated the header: derive the pointers again. They
+	 * also made it writable up to the L4 checksum, so direct stores are allowed (and
+	 * cheaper than store helpers). */
+	data = kpx_data(ctx, xdp);
+	data_end = kpx_data_end(ctx, xdp);
 	ip = data + KPX_L3_OFF;
 	ports = data + l4_off;
 	if ((void *)(ip + 1) > data_end || (void *)(ports + 1) > data_end)
 		return -1;
-	if (side == KPX_NAT_DST) {
-		ip->daddr = new_addr;
-		ports->dest = new_port;
-	} else {
-		ip->saddr = new_addr;
-		ports->source = new_port;
-	}
+	ip->check = kpx_csum_update(ip->check, addr_diff);
+	ip->saddr = t->saddr;
+	ip->daddr = t->daddr;
+	ports->source = t->sport;
+	ports->dest = t->dport;
 	return 0;
 }
 

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
-/* Bounds-checked parsing of Ethernet / IPv4 / TCP / UDP into struct kpx_pkt.
+/* Bounds-checked parsing of Ethernet / IPv4 / TCP / UDP into struct kpx_pkt, for tc and
+ * XDP alike (ctx.h).
  *
  * kpx_parse() returns 0 for a well-formed, unfragmented IPv4 TCP or UDP packet, or the
  * kpx_reason to finish with: PASS_* for traffic that is not ours to translate,
@@ -23,8 +24,10 @@
 #include <bpf/bpf_endian.h>
 
 #include "constants.h"
+#include "ctx.h"
 
-/* What the program needs of a parsed packet. Offsets are from skb->data. */
+/* What the program needs of a parsed packet. Offsets are from the frame's start. The
+ * socket hooks (sock.h) fill the tuple fields of one too, to call lb.h. */
 struct kpx_pkt {
 	__u32 l4_off; /* start of the TCP or UDP header */
 	__be32 saddr;
@@ -33,37 +36,28 @@ struct kpx_pkt {
 	__be16 dport;
 	__u8 proto; /* KPX_IPPROTO_TCP or KPX_IPPROTO_UDP */
 	__u8 ct_flags; /* KPX_CT_F_CLOSING when the TCP segment carries FIN or RST */
+	__u16 tot_len; /* IP total length (from the skb for BIG TCP GSO packets) */
 };
 
 #define KPX_L3_OFF KPX_ETH_HLEN
 
-/* Makes sure the headers are in the linear part of the skb when the packet is long enough
- * to hold them. Invalidates every packet pointer. */
-static __always_inline void kpx_pull_headers(struct __sk_buff *skb)
-{
-	__u32 linear = skb->data_end - skb->data;
-	__u32 want = skb->len < KPX_PARSE_PULL_LEN ? skb->len : KPX_PARSE_PULL_LEN;
-
-	if (linear < want)
-		bpf_skb_pull_data(skb, want);
-}
-
-static __always_inline __u32 kpx_parse(struct __sk_buff *skb, struct kpx_pkt *p)
+static __always_inline __u32 kpx_parse(void *ctx, const int xdp, struct kpx_pkt *p)
 {
 	void *data, *data_end;
 	struct ethhdr *eth;
 	struct iphdr *ip;
-	__u32 ip_len, hdr_len, tot_len;
+	__u32 ip_len, hdr_len, tot_len, len;
 
-	kpx_pull_headers(skb);
-	data = (void *)(long)skb->data;
-	data_end = (void *)(long)skb->data_end;
+	kpx_pull(ctx, xdp, KPX_PARSE_PULL_LEN);
+	data = kpx_data(ctx, xdp);
+	data_end = kpx_data_end(ctx, xdp);
+	len = kpx_len(ctx, xdp);
 
 	eth = data;
 	if ((void *)(eth + 1) > data_end)
-		/* No room for the Ethernet type: trust what the stack decided. */
-		return skb->protocol == bpf_htons(KPX_ETH_P_IP) ? KPX_R_DROP_MALFORMED
-							    : KPX_R_PASS_NOT_IPV4;
+		/* No room for the Ethernet type: trust what the stack decided (tc). */
+		return kpx_l3_hint(ctx, xdp) == bpf_htons(KPX_ETH_P_IP) ? KPX_R_DROP_MALFORMED
+									 : KPX_R_PASS_NOT_IPV4;
 	if (eth->h_proto != bpf_htons(KPX_ETH_P_IP))
 		return KPX_R_PASS_NOT_IPV4;
 
@@ -75,9 +69,9 @@ static __always_inline __u32 kpx_parse(struct __sk_buff *skb, struct kpx_pkt *p)
 	ip_len = ip->ihl * 4;
 	tot_len = bpf_ntohs(ip->tot_len);
 	/* BIG TCP GSO packets carry tot_len 0; their length is the skb's (as iph_totlen()). */
-	if (tot_len == 0 && skb->gso_size)
-		tot_len = skb->len - KPX_L3_OFF;
-	if (tot_len < ip_len || tot_len > skb->len - KPX_L3_OFF)
+	if (tot_len == 0 && kpx_gso_size(ctx, xdp))
+		tot_len = len - KPX_L3_OFF;
+	if (tot_len < ip_len || tot_len > len - KPX_L3_OFF)
 		return KPX_R_DROP_MALFORMED;
 
 	if (ip->protocol == KPX_IPPROTO_TCP)
@@ -97,6 +91,7 @@ static __always_inline __u32 kpx_parse(struct __sk_buff *skb, struct kpx_pkt *p)
 	p->daddr = ip->daddr;
 	p->proto = ip->protocol;
 	p->ct_flags = 0;
+	p->tot_len = tot_len;
 
 	if (p->proto == KPX_IPPROTO_TCP) {
 		struct tcphdr *tcp = (void *)ip + ip_len;

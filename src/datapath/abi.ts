@@ -26,6 +26,9 @@ export const PROGRAM_NAMES = {
   xdpExt: 'kpx_xdp_ext',
   /** tc ingress on the external device, where XDP cannot attach. */
   tcExt: 'kpx_tc_ext',
+  /** XDP_PASS for the far end of a veth carrying xdpExt (lab): XDP_TX on a veth reaches
+   *  only a peer that runs an XDP program. */
+  xdpPeerPass: 'kpx_xdp_peer_pass',
   /** cgroup socket hooks for node-originated traffic (bpf/sock.h, native/cgroup.ts). */
   sockConnect4: 'kpx_sock_connect4',
   sockSendmsg4: 'kpx_sock_sendmsg4',

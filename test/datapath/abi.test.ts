@@ -101,6 +101,9 @@ describe('maps carry the ABI structs', () => {
     [MAP_NAMES.conntrack]: [LAYOUTS.ctKey.cName, LAYOUTS.ctValue.cName],
     [MAP_NAMES.affinity]: [LAYOUTS.affinityKey.cName, LAYOUTS.affinityValue.cName],
     [MAP_NAMES.counters]: ['unsigned int', LAYOUTS.counter.cName],
+    [MAP_NAMES.config]: ['unsigned int', LAYOUTS.config.cName],
+    [MAP_NAMES.srcRanges]: [LAYOUTS.srcRangeKey.cName, 'unsigned char'],
+    [MAP_NAMES.sockRev]: [LAYOUTS.sockRevKey.cName, LAYOUTS.sockRevValue.cName],
   };
   for (const [name, [key, value]] of Object.entries(expected)) {
     test(`${name}: ${key} -> ${value}`, () => {

@@ -1,4 +1,4 @@
-// An independent check of IPv4 and TCP/UDP checksums in an Ethernet frame. It shares no
+// An independent check of IPv4 and TCP/UDP/ICMP checksums in an Ethernet frame. It shares no
 // code with packet.ts: it parses the frame itself and verifies by summing every 32-bit
 // word *including* the checksum field (RFC 1071: a correct header sums to all ones), not
 // by recomputing the field the way the builder does.
@@ -40,6 +40,8 @@ export function verifyChecksums(frame: Uint8Array): ChecksumReport {
   const ip = sumsToAllOnes(ipHeader);
 
   const segment = frame.subarray(ipStart + ihlBytes, ipStart + totLen);
+  // ICMP: the message alone, no pseudo-header (RFC 792).
+  if (proto === 1) return { ip, l4: sumsToAllOnes(segment) };
   if (proto === 17 && segment[6] === 0 && segment[7] === 0) return { ip, l4: 'absent' };
   // Pseudo-header: saddr, daddr (8 bytes), then zero, protocol, L4 length.
   const pseudo = new Uint8Array(12);

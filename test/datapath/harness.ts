@@ -1,7 +1,7 @@
 // Loads the committed datapath object (bpf/kpx.bpf.o) into the kernel with a private pin
 // root (/sys/fs/bpf/kpxdp-test-*), seeds its maps the way the control plane does, and
-// runs packets through kpx_from_pod with BPF_PROG_TEST_RUN, reporting which counter
-// (reason) each packet landed in.
+// runs packets through its programs (kpx_from_pod by default) with BPF_PROG_TEST_RUN,
+// reporting which counter (reason) each packet landed in.
 import { rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { BpfObject, ensureBpffs, type BpfMap, type BpfProgram } from '../../native/index.js';
@@ -17,12 +17,16 @@ import {
   encodeAffinityKey,
   encodeBackend,
   encodeBackendId,
+  encodeConfig,
+  encodeSrcRangeKey,
   encodeCtKey,
   encodeCtValue,
   encodeSvcKey,
   encodeSvcValue,
   sumPerCpuCounter,
   type AffinityValue,
+  type Config,
+  type ProgramRole,
   type CtKey,
   type CtValue,
   type Proto,
@@ -30,14 +34,19 @@ import {
 } from '../../src/datapath/abi.js';
 
 export const OBJECT_PATH = fileURLToPath(new URL('../../bpf/kpx.bpf.o', import.meta.url));
-export const TC_ACT = { OK: 0, SHOT: 2 } as const;
-export type Verdict = keyof typeof TC_ACT;
+export const TC_ACT = { OK: 0, SHOT: 2, REDIRECT: 7 } as const;
+export const XDP_ACT = { ABORTED: 0, DROP: 1, PASS: 2, TX: 3, REDIRECT: 4 } as const;
+/** tc verdicts by their TC_ACT name, XDP verdicts as XDP_<name>. */
+export type Verdict = keyof typeof TC_ACT | `XDP_${keyof typeof XDP_ACT}`;
+const BPF_PROG_TYPE_XDP = 6;
 
 export interface BackendSeed {
   id: number;
   addr: string;
   port: number;
   state?: number;
+  /** Runs on this node: BACKEND_STATE.LOCAL_FLAG in state. */
+  local?: boolean;
 }
 
 export interface ServiceSeed {
@@ -47,6 +56,8 @@ export interface ServiceSeed {
   svcId: number;
   flags?: number;
   affinityTimeoutS?: number;
+  /** SCOPE.EXTERNAL (default) or SCOPE.INTERNAL (the node-local entry, own svcId). */
+  scope?: number;
   backends: BackendSeed[];
   /** Backend ids in slot order (slot 1 first); default: every backend, in order. */
   slots?: number[];
@@ -75,6 +86,9 @@ export class Datapath {
   readonly ct: BpfMap;
   readonly affinity: BpfMap;
   readonly counters: BpfMap;
+  readonly config: BpfMap;
+  readonly srcRanges: BpfMap;
+  /** kpx_from_pod, what run() runs. */
   readonly prog: BpfProgram;
   readonly #obj: BpfObject;
   readonly #pinRoot: string;
@@ -88,6 +102,8 @@ export class Datapath {
     this.ct = obj.map(MAP_NAMES.conntrack);
     this.affinity = obj.map(MAP_NAMES.affinity);
     this.counters = obj.map(MAP_NAMES.counters);
+    this.config = obj.map(MAP_NAMES.config);
+    this.srcRanges = obj.map(MAP_NAMES.srcRanges);
     this.prog = obj.program(PROGRAM_NAMES.fromPod);
   }
 
@@ -124,17 +140,30 @@ export class Datapath {
   }
 
   putBackend(s: Pick<ServiceSeed, 'proto' | 'svcId'>, b: BackendSeed): void {
-    this.backends.update(
-      encodeBackendId(b.id),
-      encodeBackend({ addr: b.addr, port: b.port, proto: s.proto, state: b.state ?? BACKEND_STATE.ACTIVE, svcId: s.svcId }),
+    const state = (b.state ?? BACKEND_STATE.ACTIVE) | (b.local ? BACKEND_STATE.LOCAL_FLAG : 0);
+    this.backends.update(encodeBackendId(b.id), encodeBackend({ addr: b.addr, port: b.port, proto: s.proto, state, svcId: s.svcId }));
+  }
+
+  /** Writes kpx_config_v1 (the node's SNAT address and ports, hairpin address). */
+  setConfig(c: Partial<Config>): void {
+    const key = Buffer.alloc(4);
+    this.config.update(
+      key,
+      encodeConfig({ nodeAddr: '0.0.0.0', hairpinAddr: '0.0.0.0', snatPortMin: 0, snatPortMax: 0, extIfindex: 0, netnsCookie: 0n, ...c }),
     );
+  }
+
+  /** Admits `cidr` ("a.b.c.d/n") to the LB frontend svcId (T5). */
+  addSourceRange(svcId: number, cidr: string): void {
+    const [addr, bits] = cidr.split('/');
+    this.srcRanges.update(encodeSrcRangeKey({ svcId, addr: addr!, bits: Number(bits) }), Buffer.from([1]));
   }
 
   /** Points the frontend's slots at `ids`. Growing: slots, then slot 0. Shrinking:
    * slot 0 first, then the slots past the new count are deleted. */
   setSlots(svcId: number, ids: number[], count: number = ids.length): void {
     const s = this.#service(svcId);
-    const key = (slot: number) => encodeSvcKey({ addr: s.vip, port: s.port, proto: s.proto, scope: SCOPE.EXTERNAL, slot });
+    const key = (slot: number) => encodeSvcKey({ addr: s.vip, port: s.port, proto: s.proto, scope: s.scope ?? SCOPE.EXTERNAL, slot });
     const old = this.services.lookup(key(0));
     const oldCount = old ? old.readUInt16LE(8) : 0;
     const front = encodeSvcValue({
@@ -157,7 +186,7 @@ export class Datapath {
     const s = this.#service(svcId);
     s.flags = flags;
     if (affinityTimeoutS !== undefined) s.affinityTimeoutS = affinityTimeoutS;
-    const key = encodeSvcKey({ addr: s.vip, port: s.port, proto: s.proto, scope: SCOPE.EXTERNAL, slot: 0 });
+    const key = encodeSvcKey({ addr: s.vip, port: s.port, proto: s.proto, scope: s.scope ?? SCOPE.EXTERNAL, slot: 0 });
     const old = this.services.lookup(key);
     const count = old ? old.readUInt16LE(8) : 0;
     this.services.update(key, encodeSvcValue({ backendId: 0, svcId: s.svcId, count, flags, affinityTimeoutS: s.affinityTimeoutS ?? 10800 }));
@@ -170,7 +199,7 @@ export class Datapath {
   /** Deletes the frontend: slot 0 first, then its slots and backends. */
   deleteService(svcId: number): void {
     const s = this.#service(svcId);
-    const key = (slot: number) => encodeSvcKey({ addr: s.vip, port: s.port, proto: s.proto, scope: SCOPE.EXTERNAL, slot });
+    const key = (slot: number) => encodeSvcKey({ addr: s.vip, port: s.port, proto: s.proto, scope: s.scope ?? SCOPE.EXTERNAL, slot });
     const old = this.services.lookup(key(0));
     const count = old ? old.readUInt16LE(8) : 0;
     this.services.delete(key(0));
@@ -217,8 +246,19 @@ export class Datapath {
   /** Runs one packet. Asserts that exactly one counter moved, by one packet and the
    * frame's length in bytes, and returns that reason with the verdict and output. */
   run(frame: Buffer, ctx?: Buffer): RunResult {
+    return this.runOn(this.prog, frame, ctx);
+  }
+
+  /** A program of the object by role (PROGRAM_NAMES). */
+  program(role: ProgramRole): BpfProgram {
+    return this.#obj.program(PROGRAM_NAMES[role]);
+  }
+
+  /** run() on another program of the object. */
+  runOn(prog: BpfProgram | ProgramRole, frame: Buffer, ctx?: Buffer): RunResult {
+    if (typeof prog === 'string') prog = this.program(prog);
     const before = this.counterSnapshot();
-    const r = this.prog.testRun(ctx ? { data: frame, ctx } : { data: frame });
+    const r = prog.testRun(ctx ? { data: frame, ctx } : { data: frame });
     const after = this.counterSnapshot();
     const moved: number[] = [];
     after.forEach((a, i) => {
@@ -234,8 +274,7 @@ export class Datapath {
     }
     const reason = REASONS[id];
     if (reason === undefined) throw new Error(`counter ${id} has no name in REASONS`);
-    const verdict = (Object.keys(TC_ACT) as Verdict[]).find((k) => TC_ACT[k] === r.retval);
-    if (!verdict) throw new Error(`unexpected tc verdict ${r.retval}`);
+    const verdict = verdictName(prog.type === BPF_PROG_TYPE_XDP, r.retval);
     return { verdict, reason, data: r.data };
   }
 
@@ -244,4 +283,15 @@ export class Datapath {
     if (!s) throw new Error(`service ${svcId} was not seeded`);
     return s;
   }
+}
+
+function verdictName(xdp: boolean, retval: number): Verdict {
+  if (xdp) {
+    const name = (Object.keys(XDP_ACT) as Array<keyof typeof XDP_ACT>).find((k) => XDP_ACT[k] === retval);
+    if (!name) throw new Error(`unexpected XDP verdict ${retval}`);
+    return `XDP_${name}`;
+  }
+  const name = (Object.keys(TC_ACT) as Array<keyof typeof TC_ACT>).find((k) => TC_ACT[k] === retval);
+  if (!name) throw new Error(`unexpected tc verdict ${retval}`);
+  return name;
 }

@@ -212,11 +212,11 @@ const ROWS: Row[] = [
     output: 'unchanged',
   },
   {
-    name: 'frontend with count 0 drops (DROP_NO_BACKEND; reject comes later, N1)',
+    name: 'an RST to a frontend with count 0 is dropped, not answered (N1)',
     seed: (dp) => dp.addService({ ...WEB, backends: [] }),
-    input: ipv4Frame(toWeb({ tcpFlags: TCP_FLAG.SYN })),
+    input: ipv4Frame(toWeb({ tcpFlags: TCP_FLAG.RST })),
     verdict: 'SHOT',
-    reason: 'DROP_NO_BACKEND',
+    reason: 'DROP_REJECT_NOT_SENT',
   },
   {
     name: 'only TERMINATING backends in the slots: no new flow (C3)',
@@ -483,15 +483,15 @@ describe('flows', () => {
       assert.equal(decodeFrame(reply.data).sport, 80);
     }));
 
-  test('a UDP flow whose service lost every endpoint drops, then forwards when one appears (C2, no stale state)', () =>
+  test('a UDP flow whose service lost every endpoint is rejected, then forwards when one appears (C2, N1, no stale state)', () =>
     withDatapath((dp) => {
       dp.addService(DNS);
       assert.equal(dp.run(ipv4Frame(toDns())).reason, 'FWD_NEW_FLOW');
       dp.setSlots(DNS.svcId, []);
       dp.deleteBackend(21);
-      const dropped = dp.run(ipv4Frame(toDns()));
-      assert.equal(dropped.reason, 'DROP_NO_BACKEND');
-      assert.equal(dropped.verdict, 'SHOT');
+      const rejected = dp.run(ipv4Frame(toDns()));
+      assert.equal(rejected.reason, 'REJECT_UDP');
+      assert.equal(rejected.verdict, 'REDIRECT');
       dp.putBackend(DNS, { id: 22, addr: '10.244.4.9', port: 5353 });
       dp.setSlots(DNS.svcId, [22]);
       const back = dp.run(ipv4Frame(toDns()));
@@ -550,7 +550,7 @@ describe('flows', () => {
       // A closing flow to backend 1 last seen at boot: far beyond the 10 s closing timeout.
       dp.putCtEntry(
         { saddr: CLIENT, daddr: VIP, sport: 40000, dport: 80, proto: PROTO.TCP, dir: CT_DIR.FORWARD },
-        { lastSeenNs: 1n, natAddr: '0.0.0.0', natPort: 0, flags: CT_FLAGS.CLOSING, backendId: 1, svcId: 1 },
+        { lastSeenNs: 1n, natAddr: '0.0.0.0', natPort: 0, flags: CT_FLAGS.CLOSING, backendId: 1, svcId: 1, peerAddr: '0.0.0.0', peerPort: 0 },
       );
       const r = dp.run(ipv4Frame(toWeb({ tcpFlags: TCP_FLAG.SYN })));
       assert.equal(r.reason, 'FWD_NEW_FLOW');
