@@ -27,6 +27,7 @@ import { startHealthServer } from './health.js';
 import { AgentMetrics } from './metrics.js';
 import { PodAttacher } from './pod-attacher.js';
 import { attachSocketHooks } from './socket-hooks.js';
+import { prepareInterface } from './sysctls.js';
 import { attachExternal, parseExternalMode, type ExternalMode } from './external-attach.js';
 import { HealthCheckNodePorts } from './healthcheck-nodeports.js';
 import { buildConfig, chooseNodeAddr, parsePortRange, reserveSnatPorts, writeConfig, type NodeConfigSettings } from './node-config.js';
@@ -156,6 +157,7 @@ export class Agent {
     };
     configure();
     if (cfg.externalInterface) {
+      prepareInterface(cfg.externalInterface, log);
       const how = attachExternal(cfg.externalInterface, dp.programs, cfg.xdpMode);
       log.info('attached external device', { interface: cfg.externalInterface, mode: how });
     }
@@ -164,7 +166,10 @@ export class Agent {
     const healthChecks = (this.healthChecks = new HealthCheckNodePorts(log));
 
     this.attacher = new PodAttacher(dp.programs, cfg.podInterfaces, {
-      attached: (i) => log.info('attached', { interface: i }),
+      attached: (i) => {
+        prepareInterface(i, log);
+        log.info('attached', { interface: i });
+      },
       detached: (i) => log.info('interface gone', { interface: i }),
       failed: (i, err) => {
         metrics.attachFailures.inc({ interface: i });

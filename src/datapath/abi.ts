@@ -99,7 +99,7 @@ export const REASONS = [
   'SOCK_REV_RESTORED',
 ] as const;
 export type Reason = (typeof REASONS)[number];
-export const REASON_MAX = 32;
+export const REASON_MAX = 64;
 export function reasonId(name: Reason): number {
   return REASONS.indexOf(name);
 }

@@ -15,10 +15,12 @@ import { LabError } from '../errors.js';
 import { cidrsOverlap, parseCidr, type Cidr } from '../net/ipv4.js';
 import { removeStateDir } from '../inspect/owners-file.js';
 import { LAB_NET, NODES, labManifests, labProbes, labSpec, type LabProbe } from './examples.js';
-import { spawnIn } from './netns.js';
+import { execIn, spawnIn } from './netns.js';
+import { PROGRAM_NAMES } from '../datapath/abi.js';
+import { PROGRAM_PIN_SUBDIR } from '../datapath/datapath.js';
 import { Probe } from './probe-driver.js';
 import { renderTable, summarise } from './report.js';
-import { buildLab, NODE_EXT_IF, POD_IF_PREFIX, teardownLab, type Lab } from './topology.js';
+import { buildLab, extPeerName, NODE_EXT_IF, POD_IF_PREFIX, teardownLab, type Lab } from './topology.js';
 
 const KPX_BIN = fileURLToPath(new URL('../../bin/kpx.js', import.meta.url));
 
@@ -152,6 +154,11 @@ export async function labUp(opts: LabUpOptions): Promise<Lab> {
     for (const n of lab.nodes) {
       const log = await startLabAgent(lab, n.name, manifests, paths);
       out(`lab: kpx agent on ${n.name} ready (log ${log}, pins ${join(paths.pinRoot, n.name)})`);
+      // A veth delivers what XDP sends back out (XDP_TX: the rejects) only when its peer
+      // runs XDP too; on a real NIC nothing like this is needed.
+      // (nsenter, not `ip -n`: that remounts /sys, hiding the bpffs with the pin.)
+      const pass = join(paths.pinRoot, n.name, PROGRAM_PIN_SUBDIR, PROGRAM_NAMES.xdpPeerPass);
+      execIn(lab.externalNs!, 'ip', ['link', 'set', 'dev', extPeerName(n.name), 'xdpdrv', 'pinned', pass]);
     }
     return lab;
   } catch (err) {

@@ -50,6 +50,11 @@ export interface LabSpec {
 /** The external device of every lab node. */
 export const NODE_EXT_IF = 'eth1';
 
+/** The external network's end of a node's eth1 (a bridge port in the client namespace). */
+export function extPeerName(node: string): string {
+  return `to-${node}`.slice(0, 15);
+}
+
 export interface BuiltPod extends PodSpec {
   ns: string;
   ip: string;
@@ -120,7 +125,7 @@ function buildExternal(prefix: string, ext: ExternalSpec, nodes: BuiltNode[]): s
   ipIn(ns, 'addr', 'add', `${ext.clientAddr}/${cidr.bits}`, 'dev', 'br0');
   for (const node of nodes) {
     if (!node.addr) throw new LabError(`node ${node.name}: an external network needs an address per node`);
-    const port = `to-${node.name}`.slice(0, 15);
+    const port = extPeerName(node.name);
     addVeth(node.ns, NODE_EXT_IF, ns, port);
     ipIn(ns, 'link', 'set', port, 'master', 'br0');
     ipIn(node.ns, 'addr', 'add', `${node.addr}/${cidr.bits}`, 'dev', NODE_EXT_IF);
