@@ -111,10 +111,17 @@ test('T1: eTP Local keeps the client address and drops (timeout) on a node witho
   assert.match(np2.error ?? '', /timeout/, 'dropped, not rejected');
 });
 
-test('T2: pods reach an eTP-Local NodePort on a node without local endpoints (short-circuited to all endpoints)', async () => {
-  const r = await probe('pod').http(N2, 30090, 5);
-  assert.ok(r.ok, r.error);
-  assert.deepEqual(podsOf(r), ['lb-0']);
+test('T2: pods on a node without local endpoints reach an eTP-Local NodePort and LB IP (short-circuited to all endpoints)', async () => {
+  // db-0 runs on node2, which has no lb endpoint: external traffic to node2 is dropped (T1),
+  // but node2's own pods are sent to every endpoint.
+  for (const [addr, port] of [
+    [N2, 30090],
+    [LAB_NET.lbIP, 80],
+  ] as const) {
+    const r = await probe('db-0').http(addr, port, 5);
+    assert.ok(r.ok, `${addr}:${port}: ${r.error}`);
+    assert.deepEqual(podsOf(r), ['lb-0']);
+  }
 });
 
 test('T6: healthCheckNodePort answers 200 with local endpoints and 503 without, from anywhere', async () => {
@@ -176,7 +183,7 @@ test('N1: a Service without endpoints is refused at once on every entry point; N
       apiVersion: 'v1',
       kind: 'Service',
       metadata: { name: 'none', namespace: 'default' },
-      spec: { type: 'LoadBalancer', clusterIP: '10.96.0.41', selector: { app: 'none' }, ports: [{ port: 80, targetPort: 8000, nodePort: 30100 }, { name: 'u', port: 80, targetPort: 8000, nodePort: 30100, protocol: 'UDP' }] },
+      spec: { type: 'LoadBalancer', clusterIP: '10.96.0.41', selector: { app: 'none' }, ports: [{ name: 't', port: 80, targetPort: 8000, nodePort: 30100 }, { name: 'u', port: 80, targetPort: 8000, nodePort: 30100, protocol: 'UDP' }] },
       status: { loadBalancer: { ingress: [{ ip: '10.255.1.41' }] } },
     },
   ]);
