@@ -3,7 +3,7 @@
 // state never leaks between tests. Rule letters refer to /work/shared/SEMANTICS.md.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { BACKEND_STATE, CT_DIR, CT_FLAGS, PROTO, SVC_FLAGS, type Reason } from '../../src/datapath/abi.js';
+import { BACKEND_STATE, CT_DIR, CT_FLAGS, PROTO, REASON_MAX, SVC_FLAGS, type Reason } from '../../src/datapath/abi.js';
 import { BpfError } from '../../src/errors.js';
 import { Datapath, gsoContext, type ServiceSeed, type Verdict } from './harness.js';
 import { ETH_P, TCP_FLAG, decodeFrame, ethernet, ipv4Frame, payloadForZeroUdpChecksum, type Ipv4Spec } from './packet.js';
@@ -655,7 +655,7 @@ test('the packet rows are run on the committed object, not a stub', () => {
   try {
     assert.equal(dp.prog.name, 'kpx_from_pod');
     assert.equal(dp.ct.maxEntries > 0, true);
-    assert.equal(dp.counters.maxEntries, 32);
+    assert.equal(dp.counters.maxEntries, REASON_MAX);
     assert.ok(dp.counters.perCpu);
   } finally {
     dp.close();

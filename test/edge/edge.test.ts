@@ -151,6 +151,9 @@ test('T3: iTP Local uses only local endpoints; none local drops', async () => {
     },
   ]);
   await eventually(async () => (await probe('node2').http('10.96.0.40', 80, 1)).ok, 'iTP service on node2');
+  // Until node1's agent has programmed it, the VIP is unroutable there (ENETUNREACH);
+  // once programmed, the client pod on node1 (no local endpoint) is dropped: a timeout.
+  await eventually(async () => (await probe('pod').http('10.96.0.40', 80, 1)).error !== 'ENETUNREACH', 'iTP service on node1');
   const fromNode1Pod = await probe('pod').http('10.96.0.40', 80, 1);
   assert.equal(fromNode1Pod.ok, false, 'client pod on node1 has no local endpoint');
   assert.match(fromNode1Pod.error ?? '', /timeout/);
