@@ -8,7 +8,7 @@ export const AGENT_FLAGS = {
   kubeconfig: { type: 'string', arg: 'PATH', help: 'kubeconfig of the API server to watch; in a pod the in-cluster config is used when neither source is given' },
   manifests: { type: 'string', arg: 'DIR', help: 'standalone mode: read Service/Endpoints/EndpointSlice/Node/Pod YAML from DIR and follow it' },
   'node-name': { type: 'string', arg: 'NAME', help: 'this node\'s name (default: $NODE_NAME, else the hostname)' },
-  'pod-interfaces': { type: 'string', arg: 'PATTERNS', default: 'lxc*,cali*,veth*,kv-*', help: 'comma-separated name patterns of pod-facing host interfaces (tc ingress)' },
+  'pod-interfaces': { type: 'string', arg: 'PATTERNS', default: 'lxc*,cali*,veth*', help: 'comma-separated name patterns of pod-facing host interfaces (tc ingress)' },
   'external-interface': { type: 'string', arg: 'NAME', help: 'the node\'s external device: XDP (or tc) for NodePort, externalIP, LB IP and hostPort traffic from outside' },
   'xdp-mode': { type: 'string', arg: 'MODE', default: 'auto', help: 'native, generic, or auto (native, else generic, else tc)' },
   'node-ip': { type: 'string', arg: 'IP', help: 'source address for SNATed external flows (default: the external device\'s address, else the Node\'s)' },
