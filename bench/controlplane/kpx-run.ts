@@ -1,0 +1,157 @@
+// The kpx side of the benchmark: the real control plane (ChangeTracker -> SyncEngine ->
+// Reconciler) writing the real kernel maps of bpf/kpx.bpf.o, pinned under a bench-only
+// bpffs directory. Measures the initial full sync, per-change latency and RSS, and
+// checks the maps really hold what was synced.
+
+import { rmSync } from 'node:fs';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { Datapath } from '../../src/datapath/datapath.js';
+import { IdAllocator } from '../../src/encoder/id-allocator.js';
+import { silentLogger } from '../../src/log.js';
+import type { ModelOptions } from '../../src/model/types.js';
+import { Reconciler } from '../../src/reconciler/reconciler.js';
+import { SyncEngine } from '../../src/sync/sync-engine.js';
+import { ChangeTracker } from '../../src/tracker/change-tracker.js';
+import { CHANGE_KINDS, nextChange, rng, type ChangeKind } from './changes.js';
+import { CLUSTER, makeCluster, type ClusterShape } from './cluster.js';
+
+/** Map capacities in bpf/constants.h (KPX_SERVICES_MAX, KPX_BACKENDS_MAX). */
+const DEFAULT_CAPACITY = 262_144;
+
+export interface KpxOptions extends ClusterShape {
+  readonly pinDir: string;
+  readonly changes: number;
+  readonly warmup: number;
+}
+
+/** Called around the measured work, e.g. to profile it. afterLoad runs once the BPF
+ *  object is loaded: a sampling profiler's SIGPROF during verification makes
+ *  BPF_PROG_LOAD fail with EAGAIN, so profiling must start after it. */
+export interface KpxHooks {
+  afterLoad?(): Promise<void>;
+  beforeClose?(): Promise<void>;
+}
+
+export interface KpxResult {
+  deliverS: number;
+  fullSyncS: number;
+  fullSyncWrites: number;
+  servicesEntries: number;
+  backendsEntries: number;
+  rssAfterSyncMb: number;
+  heapAfterSyncMb: number;
+  rssBaselineMb: number;
+  /** Heap still in use after a full GC right after the sync: what the sync state retains. */
+  heapRetainedMb: number | undefined;
+  changeMs: number[];
+  changeMsByKind: Record<ChangeKind, number[]>;
+  maxEntries: { services: number; backends: number };
+}
+
+const MB = 1024 * 1024;
+
+/** Capacities with headroom for the added endpoints of the change phase. */
+function capacities(o: KpxOptions): { services: number; backends: number } {
+  const backends = Math.ceil(o.services * o.endpointsPerService * 1.25) + o.changes + o.warmup;
+  const services = backends + o.services;
+  return { services: Math.max(DEFAULT_CAPACITY, services), backends: Math.max(DEFAULT_CAPACITY, backends) };
+}
+
+/** A full GC, when the runtime allows asking for one (for the retained-heap figure). */
+function fullGc(): boolean {
+  try {
+    setFlagsFromString('--expose-gc');
+    (runInNewContext('gc') as () => void)();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export async function runKpx(o: KpxOptions, progress: (msg: string) => void, hooks: KpxHooks = {}): Promise<KpxResult> {
+  const rssBaselineMb = process.memoryUsage().rss / MB;
+  const maxEntries = capacities(o);
+  rmSync(o.pinDir, { recursive: true, force: true });
+  let dp: Datapath;
+  try {
+    dp = Datapath.load({ pinDir: o.pinDir, maxEntries });
+  } catch (err) {
+    rmSync(o.pinDir, { recursive: true, force: true });
+    throw err;
+  }
+  try {
+    await hooks.afterLoad?.();
+    const tracker = new ChangeTracker();
+    const opts: ModelOptions = { nodeName: CLUSTER.nodeName, family: 'IPv4' };
+    const engine = new SyncEngine(tracker, new Reconciler(dp.maps), new IdAllocator(), opts, silentLogger);
+    engine.adopt();
+
+    progress(`kpx: generating ${o.services} Services x ${o.endpointsPerService} endpoints`);
+    const cluster = makeCluster(o);
+    // "Informer-synced": every object delivered to the tracker, then synced().
+    const d0 = performance.now();
+    tracker.node(cluster.node);
+    for (const s of cluster.services) tracker.service(undefined, s.service);
+    for (const s of cluster.services) tracker.endpointSlice(undefined, s.slice);
+    tracker.synced();
+    const deliverS = (performance.now() - d0) / 1000;
+
+    progress('kpx: initial full sync into the kernel maps');
+    const t0 = performance.now();
+    const report = engine.sync(true);
+    const fullSyncS = (performance.now() - t0) / 1000;
+    const mem = process.memoryUsage();
+    const heapRetainedMb = fullGc() ? process.memoryUsage().heapUsed / MB : undefined;
+    if (!report) throw new Error('sync(true) did not run: tracker not ready');
+    if (report.errors.length) throw new Error(`initial sync reported ${report.errors.length} errors, first: ${report.errors[0]?.message}`);
+
+    // The maps must hold one slot-0 entry plus one slot per backend for every Service.
+    const servicesEntries = dp.maps.services.keys().length;
+    const backendsEntries = dp.maps.backends.keys().length;
+    const wantSvc = o.services * (o.endpointsPerService + 1);
+    const wantBe = o.services * o.endpointsPerService;
+    if (servicesEntries !== wantSvc || backendsEntries !== wantBe) {
+      throw new Error(`maps hold ${servicesEntries} service / ${backendsEntries} backend entries, expected ${wantSvc} / ${wantBe}`);
+    }
+
+    progress(`kpx: ${o.warmup} warm-up + ${o.changes} single-EndpointSlice changes`);
+    const pick = rng(0x6b7078);
+    const changeMs: number[] = [];
+    const changeMsByKind: Record<ChangeKind, number[]> = { add: [], remove: [], flip: [] };
+    for (let i = 0; i < o.warmup + o.changes; i++) {
+      const svc = cluster.services[Math.floor(pick() * cluster.services.length)];
+      if (!svc) throw new Error('no service to change');
+      const ch = nextChange(cluster, svc, CHANGE_KINDS[i % CHANGE_KINDS.length] ?? 'add', pick);
+      const c0 = performance.now();
+      tracker.endpointSlice(ch.prev, ch.cur);
+      const r = engine.sync(false);
+      const ms = performance.now() - c0;
+      if (!r || r.full || r.changedFrontends !== 1 || r.writes === 0) {
+        throw new Error(`change ${i} (${ch.kind} in ${svc.key}) did not write exactly one frontend: ${JSON.stringify(r && { ...r, errors: r.errors.length })}`);
+      }
+      if (i < o.warmup) continue;
+      changeMs.push(ms);
+      changeMsByKind[ch.kind].push(ms);
+    }
+    await hooks.beforeClose?.();
+
+    return {
+      deliverS,
+      fullSyncS,
+      fullSyncWrites: report.writes,
+      servicesEntries,
+      backendsEntries,
+      rssAfterSyncMb: mem.rss / MB,
+      heapAfterSyncMb: mem.heapUsed / MB,
+      rssBaselineMb,
+      heapRetainedMb,
+      changeMs,
+      changeMsByKind,
+      maxEntries,
+    };
+  } finally {
+    dp.close();
+    rmSync(o.pinDir, { recursive: true, force: true });
+  }
+}
