@@ -83,6 +83,29 @@ struct kpx_counter {
 	__u64 bytes;
 };
 
+/* kpx_svc_stats_v1 value (per CPU), keyed by __u32 svc_id: what the datapath did with
+ * the traffic of one frontend entry (svc_stats.h says exactly what each field counts).
+ * Userspace sums the CPUs and adds a frontend's SCOPE_EXTERNAL and SCOPE_INTERNAL ids. */
+struct kpx_svc_stats {
+	__u64 packets; /* client -> frontend packets forwarded to a backend (replies not counted) */
+	__u64 bytes; /* their length as they arrived */
+	__u64 new_conns; /* new flows (packet path) and translated connect/sendmsg (socket hooks) */
+	__u64 drops; /* packets to the frontend dropped or rejected; socket calls refused */
+};
+
+/* What kpx_map_counts (map_counts.h) writes over the packet it is test-run with: the
+ * number of elements of each hash map, or -1 when the kernel cannot count them (the
+ * bpf_map_sum_elem_count kfunc is in Linux >= 6.6). Not a map value: userspace reads it
+ * from BPF_PROG_TEST_RUN's data_out. */
+struct kpx_map_counts {
+	__s64 services;
+	__s64 backends;
+	__s64 ct;
+	__s64 affinity;
+	__s64 sock_rev;
+	__s64 svc_stats;
+};
+
 /* kpx_config_v1 value (an array of one, key 0): node-wide settings written by the agent
  * at start and whenever the Node's addresses change. */
 struct kpx_config {

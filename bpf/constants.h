@@ -22,6 +22,16 @@
 #ifndef KPX_SRCRANGE_MAX
 #define KPX_SRCRANGE_MAX 16384 /* loadBalancerSourceRanges CIDRs, all LB frontends */
 #endif
+/* Per-frontend statistics (svc_stats.h), per CPU, 32 bytes per entry and CPU, both
+ * preallocated: 16384 entries take 512 KiB per possible CPU in each map. */
+#ifndef KPX_SVC_STATS_DENSE_MAX
+#define KPX_SVC_STATS_DENSE_MAX 16384 /* array slots: frontend ids below this */
+#endif
+#ifndef KPX_SVC_STATS_MAX
+/* LRU: frontend ids at or above KPX_SVC_STATS_DENSE_MAX that saw traffic. When more of
+ * them do, the least recently used lose their counts (a counter reset to Prometheus). */
+#define KPX_SVC_STATS_MAX 16384
+#endif
 
 /* Upper bound on backend slots of one frontend; the control plane refuses more. */
 #ifndef KPX_MAX_BACKENDS_PER_SVC
@@ -153,7 +163,7 @@ enum kpx_reason {
 	KPX_R_SOCK_REFUSED = 29, /* no usable endpoint anywhere: ECONNREFUSED (N1) */
 	KPX_R_SOCK_UNREACHABLE = 30, /* none may take it (iTP Local, source ranges): EHOSTUNREACH (N2) */
 	KPX_R_SOCK_REV_RESTORED = 31, /* recvmsg/getpeername: backend shown as the frontend */
-	KPX_R_MAX = 32,
+	KPX_R_MAX = 64, /* capacity of kpx_counters_v1; room to add reasons without a new map */
 };
 
 #endif /* KPX_CONSTANTS_H */

@@ -10,6 +10,7 @@
  *   kpx_tc_ext    tc ingress on the external device: the same as kpx_xdp_ext, for a
  *                 device without XDP support. Attach one of the two, not both.
  *   kpx_xdp_peer_pass  XDP_PASS, for the far end of a veth that carries kpx_xdp_ext (lab).
+ *   kpx_map_counts  never attached: test-run by the agent to count map elements.
  * The node must accept packets whose source is one of its own addresses on the external
  * device and the pod veths (sysctl accept_local=1, rp_filter 0 or 2): a reversed reply of
  * a NodePort flow, and a flow SNATed to node_addr, are handed to the stack that way.
@@ -35,7 +36,9 @@
  *     port (snat.h), so the backend's replies come back here to be reversed;
  *   - from outside to a local backend: none, the client address is kept (T4, kpx may
  *     improve); its replies leave through kpx_from_pod's reverse NAT.
- * Every packet ends in kpx_finish(), which counts it under exactly one reason.
+ * Every packet ends in kpx_finish(), which counts it under exactly one reason; a packet
+ * whose decision is about a frontend is also counted against that frontend's id
+ * (svc_stats.h), which kpx_decide() reports through *svc_id.
  */
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
@@ -53,6 +56,7 @@
 #include "snat.h"
 #include "reject.h"
 #include "counters.h"
+#include "svc_stats.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -91,13 +95,15 @@ static __always_inline __u32 kpx_send(void *ctx, const int xdp, const enum kpx_o
  * (C3). Returns 0 when that backend is gone, so the caller reselects (C2). */
 static __always_inline __u32 kpx_established(void *ctx, const int xdp, const enum kpx_origin origin,
 					     const struct kpx_pkt *p, struct kpx_ct_value *ct,
-					     __u64 now)
+					     __u64 now, __u32 *svc_id)
 {
-	struct kpx_backend *be = kpx_lb_backend(ct->backend_id, ct->svc_id);
+	__u32 flow_svc = ct->svc_id;
+	struct kpx_backend *be = kpx_lb_backend(ct->backend_id, flow_svc);
 	struct kpx_nat t = kpx_nat_of(p);
 
 	if (!be)
 		return 0;
+	*svc_id = flow_svc;
 	t.daddr = be->addr;
 	t.dport = be->port;
 	if (ct->flags & KPX_CT_F_SNAT) {
@@ -135,10 +141,11 @@ static __always_inline __u32 kpx_reply(void *ctx, const int xdp, const enum kpx_
 }
 
 /* 3. A new flow to frontend `ext` (its SCOPE_EXTERNAL slot 0), or a tracked flow whose
- * backend is gone (reselect, C2). */
+ * backend is gone (reselect, C2). *svc_id: the entry the decision is about (ext until
+ * the traffic policy picked one). */
 static __always_inline __u32 kpx_new_flow(void *ctx, const int xdp, const enum kpx_origin origin,
 					  const struct kpx_pkt *p, struct kpx_svc_value *ext,
-					  __u64 now, int reselect)
+					  __u64 now, int reselect, __u32 *out_svc_id)
 {
 	struct kpx_config *cfg = NULL;
 	struct kpx_svc_value *svc;
@@ -149,6 +156,7 @@ static __always_inline __u32 kpx_new_flow(void *ctx, const int xdp, const enum k
 	__u8 scope;
 	int snat = 0;
 
+	*out_svc_id = ext->svc_id;
 	svc = kpx_lb_resolve(p, ext, origin, &scope);
 	if (!svc) {
 		if (scope == KPX_R_REJECT_TCP)
@@ -160,6 +168,7 @@ static __always_inline __u32 kpx_new_flow(void *ctx, const int xdp, const enum k
 		return kpx_reason_is_drop(reason) ? reason : KPX_TX_OUT(reason);
 	}
 	svc_id = svc->svc_id;
+	*out_svc_id = svc_id;
 	reason = kpx_lb_select(p, svc, scope, now, &c);
 	if (reason != KPX_R_FWD_NEW_FLOW && reason != KPX_R_FWD_AFFINITY)
 		return reason;
@@ -199,7 +208,10 @@ static __always_inline __u32 kpx_new_flow(void *ctx, const int xdp, const enum k
 	return kpx_send(ctx, xdp, origin, p, &t, reason);
 }
 
-static __always_inline __u32 kpx_decide(void *ctx, const int xdp, const enum kpx_origin origin)
+/* The decision on one packet (a reason, with KPX_ACT_TX above it to send it back out).
+ * *svc_id: the frontend id the decision is about, left 0 for replies and passed packets. */
+static __always_inline __u32 kpx_decide(void *ctx, const int xdp, const enum kpx_origin origin,
+					__u32 *svc_id)
 {
 	struct kpx_pkt p;
 	struct kpx_ct_key key;
@@ -218,7 +230,7 @@ static __always_inline __u32 kpx_decide(void *ctx, const int xdp, const enum kpx
 	if (ct) {
 		now = kpx_now();
 		if (!kpx_ct_expired(ct, p.proto, now)) {
-			reason = kpx_established(ctx, xdp, origin, &p, ct, now);
+			reason = kpx_established(ctx, xdp, origin, &p, ct, now, svc_id);
 			if (reason)
 				return reason;
 			reselect = 1;
@@ -241,7 +253,7 @@ static __always_inline __u32 kpx_decide(void *ctx, const int xdp, const enum kpx
 		return reselect ? KPX_R_PASS_NO_SERVICE : KPX_R_PASS_NO_FLOW;
 	if (!now)
 		now = kpx_now();
-	return kpx_new_flow(ctx, xdp, origin, &p, ext, now, reselect);
+	return kpx_new_flow(ctx, xdp, origin, &p, ext, now, reselect, svc_id);
 }
 
 /* kpx_to_pod: only replies; everything else reaching a pod is passed after one lookup. */
@@ -269,9 +281,11 @@ static __always_inline __u32 kpx_decide_reply(void *ctx, const int xdp)
 SEC("tc")
 int kpx_from_pod(struct __sk_buff *skb)
 {
-	__u32 len = skb->len;
+	__u32 len = skb->len, svc_id = 0;
+	__u32 out = kpx_decide(skb, KPX_TC, KPX_ORIGIN_POD, &svc_id);
 
-	return kpx_finish(skb, KPX_TC, kpx_decide(skb, KPX_TC, KPX_ORIGIN_POD), len);
+	kpx_svc_count(svc_id, out & 0xff, len);
+	return kpx_finish(skb, KPX_TC, out, len);
 }
 
 SEC("tc")
@@ -285,17 +299,21 @@ int kpx_to_pod(struct __sk_buff *skb)
 SEC("tc")
 int kpx_tc_ext(struct __sk_buff *skb)
 {
-	__u32 len = skb->len;
+	__u32 len = skb->len, svc_id = 0;
+	__u32 out = kpx_decide(skb, KPX_TC, KPX_ORIGIN_EXTERNAL, &svc_id);
 
-	return kpx_finish(skb, KPX_TC, kpx_decide(skb, KPX_TC, KPX_ORIGIN_EXTERNAL), len);
+	kpx_svc_count(svc_id, out & 0xff, len);
+	return kpx_finish(skb, KPX_TC, out, len);
 }
 
 SEC("xdp")
 int kpx_xdp_ext(struct xdp_md *ctx)
 {
-	__u32 len = kpx_len(ctx, KPX_XDP);
+	__u32 len = kpx_len(ctx, KPX_XDP), svc_id = 0;
+	__u32 out = kpx_decide(ctx, KPX_XDP, KPX_ORIGIN_EXTERNAL, &svc_id);
 
-	return kpx_finish(ctx, KPX_XDP, kpx_decide(ctx, KPX_XDP, KPX_ORIGIN_EXTERNAL), len);
+	kpx_svc_count(svc_id, out & 0xff, len);
+	return kpx_finish(ctx, KPX_XDP, out, len);
 }
 
 /* Not a datapath program: XDP_TX on a veth delivers only to a peer that runs an XDP
@@ -312,3 +330,6 @@ int kpx_xdp_peer_pass(struct xdp_md *ctx)
 #if __has_include("sock.h")
 #include "sock.h"
 #endif
+
+/* Not a datapath program: element counts of the maps, for metrics (map_counts.h). */
+#include "map_counts.h"

@@ -94,6 +94,32 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } kpx_srcrange_v1 SEC(".maps");
 
+/* Per-frontend statistics (struct kpx_svc_stats, per CPU) in two maps, written by the
+ * datapath only (svc_stats.h): one lookup and in-place adds per packet attributed to a
+ * frontend. Frontend ids are allocated from 1 upward and mostly stay small, so the
+ * common case is an array indexed by svc_id, whose lookup the verifier inlines (a
+ * hash lookup costs ~30 ns more per packet: bench/datapath-testrun.ts); ids beyond the
+ * array go to the LRU hash. Userspace reads both at scrape time, zeroes the slots and
+ * deletes the entries of ids no frontend owns any more. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, KPX_SVC_STATS_DENSE_MAX);
+	__type(key, __u32);
+	__type(value, struct kpx_svc_stats);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} kpx_svc_stats_dense_v1 SEC(".maps");
+
+/* The ids at or above the array's capacity, keyed by __u32 svc_id. LRU: an entry is
+ * created by the first packet of an id, and a full map forgets the ids idle longest
+ * instead of refusing new ones. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_PERCPU_HASH);
+	__uint(max_entries, KPX_SVC_STATS_MAX);
+	__type(key, __u32);
+	__type(value, struct kpx_svc_stats);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} kpx_svc_stats_v1 SEC(".maps");
+
 #ifndef KPX_SOCK_REV_MAX
 #define KPX_SOCK_REV_MAX 65536 /* LRU: up to two entries per node UDP socket and frontend */
 #endif

@@ -22,7 +22,9 @@
  * the packet path), recvmsg4/getpeername4 when they restore an address. Sockets that
  * are not the node's, and destinations that are not frontends, are passed uncounted:
  * that is most connect() calls of the machine, and none of them is kpx's business. A
- * socket event carries no packet: `packets` counts events and `bytes` stays 0.
+ * socket event carries no packet: `packets` counts events and `bytes` stays 0. The same
+ * decisions are counted per frontend (svc_stats.h): translations as new_conns, refusals
+ * as drops.
  */
 #ifndef KPX_SOCK_H
 #define KPX_SOCK_H
@@ -35,6 +37,7 @@
 #include "maps.h"
 #include "conntrack.h"
 #include "lb.h"
+#include "svc_stats.h"
 
 /* Return values of cgroup sock_addr programs. */
 #define KPX_SOCK_ALLOW 1
@@ -64,11 +67,13 @@ static __always_inline void kpx_sock_count(__u32 reason)
 		c->packets += 1;
 }
 
-/* Fails the syscall with -err (connect4/sendmsg4 only: the other hooks may not deny). */
-static __always_inline int kpx_sock_refuse(int err, __u32 reason)
+/* Fails the syscall with -err (connect4/sendmsg4 only: the other hooks may not deny),
+ * counted under `reason` and against frontend entry svc_id. */
+static __always_inline int kpx_sock_refuse(int err, __u32 reason, __u32 svc_id)
 {
 	bpf_set_retval(-err);
 	kpx_sock_count(reason);
+	kpx_svc_count(svc_id, reason, 0);
 	return KPX_SOCK_DENY;
 }
 
@@ -133,7 +138,7 @@ static __always_inline int kpx_sock_translate(struct bpf_sock_addr *ctx, int sen
 	struct kpx_choice c = {};
 	struct kpx_pkt p = {};
 	__u64 cookie = 0;
-	__u32 reason;
+	__u32 reason, svc_id;
 	__u8 scope;
 
 	if (!cfg)
@@ -150,6 +155,7 @@ static __always_inline int kpx_sock_translate(struct bpf_sock_addr *ctx, int sen
 	ext = kpx_lb_frontend(&p);
 	if (!ext)
 		return KPX_SOCK_ALLOW;
+	svc_id = ext->svc_id;
 
 	if (p.proto == KPX_IPPROTO_UDP)
 		cookie = bpf_get_socket_cookie(ctx);
@@ -167,9 +173,10 @@ static __always_inline int kpx_sock_translate(struct bpf_sock_addr *ctx, int sen
 	svc = kpx_lb_resolve(&p, ext, KPX_ORIGIN_HOST, &scope);
 	if (!svc) {
 		if (scope == KPX_R_REJECT_TCP || scope == KPX_R_REJECT_UDP)
-			return kpx_sock_refuse(KPX_ECONNREFUSED, KPX_R_SOCK_REFUSED);
-		return kpx_sock_refuse(KPX_EHOSTUNREACH, KPX_R_SOCK_UNREACHABLE);
+			return kpx_sock_refuse(KPX_ECONNREFUSED, KPX_R_SOCK_REFUSED, svc_id);
+		return kpx_sock_refuse(KPX_EHOSTUNREACH, KPX_R_SOCK_UNREACHABLE, svc_id);
 	}
+	svc_id = svc->svc_id;
 	reason = kpx_lb_select(&p, svc, scope, kpx_now(), &c);
 	switch (reason) {
 	case KPX_R_FWD_NEW_FLOW:
@@ -179,13 +186,16 @@ static __always_inline int kpx_sock_translate(struct bpf_sock_addr *ctx, int sen
 		reason = KPX_R_SOCK_AFFINITY;
 		break;
 	case KPX_R_DROP_NO_BACKEND: /* every probed slot is TERMINATING */
-		return kpx_sock_refuse(KPX_ECONNREFUSED, KPX_R_SOCK_REFUSED);
+		return kpx_sock_refuse(KPX_ECONNREFUSED, KPX_R_SOCK_REFUSED, svc_id);
 	default: /* DROP_INVALID_BACKEND: a control-plane bug, counted as on the packet path */
-		return kpx_sock_refuse(KPX_EHOSTUNREACH, reason);
+		return kpx_sock_refuse(KPX_EHOSTUNREACH, reason, svc_id);
 	}
 	if (p.proto == KPX_IPPROTO_UDP)
 		kpx_sock_remember(cookie, &p, &c, svc->svc_id, sendmsg);
 
+	/* SOCK_ESTABLISHED jumps past this: a datagram of a socket that keeps its backend
+	 * is no new connection, and its length is unknown here. */
+	kpx_svc_count(svc_id, reason, 0);
 rewrite:
 	ctx->user_ip4 = c.addr;
 	ctx->user_port = c.port;

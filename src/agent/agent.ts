@@ -8,9 +8,9 @@ import type { Server } from 'node:http';
 import { hostname } from 'node:os';
 import { KubeConfig } from '@kubernetes/client-node';
 import { parseDuration, parseFlags } from '../cli/flags.js';
-import { Datapath } from '../datapath/datapath.js';
+import { DEFAULT_OBJECT, type Datapath } from '../datapath/datapath.js';
 import { IdAllocator } from '../encoder/id-allocator.js';
-import { BadFlagError } from '../errors.js';
+import { BadFlagError, MapFullError } from '../errors.js';
 import { jsonLogger, LEVELS, type Level, type Logger } from '../log.js';
 import { checkModelOptions } from '../model/model-services.js';
 import type { ModelOptions } from '../model/types.js';
@@ -25,6 +25,8 @@ import { ChangeTracker } from '../tracker/change-tracker.js';
 import { AGENT_FLAGS } from './flags.js';
 import { startHealthServer } from './health.js';
 import { AgentMetrics } from './metrics.js';
+import { ChangeMetrics } from './metrics-changes.js';
+import { liveSvcIds, resetSvcStats, svcStatsMaps } from './metrics-datapath.js';
 import { PodAttacher } from './pod-attacher.js';
 import { attachSocketHooks } from './socket-hooks.js';
 import { prepareInterface } from './sysctls.js';
@@ -33,6 +35,8 @@ import { HealthCheckNodePorts } from './healthcheck-nodeports.js';
 import { buildConfig, chooseNodeAddr, parsePortRange, reserveSnatPorts, writeConfig, type NodeConfigSettings } from './node-config.js';
 import { ifIndex, netnsCookie } from '../../native/index.js';
 import { isIpv4 } from '../net/ipv4.js';
+import { parseMapSizes, type MapSizes } from './map-sizes.js';
+import { loadDatapath, preflight } from './preflight.js';
 
 export interface AgentConfig {
   source: { kind: 'manifests'; dir: string; serviceCidr: string; nodePortRange: string } | { kind: 'apiserver'; kubeconfig?: string };
@@ -44,6 +48,10 @@ export interface AgentConfig {
   cgroupRoot?: string;
   node: NodeConfigSettings;
   bpffsDir: string;
+  /** The BPF object to load (--datapath-object): a new build upgrades the programs in place. */
+  objectPath: string;
+  mapSizes: MapSizes;
+  maxBackendsPerService: number;
   model: ModelOptions;
   minSyncMs: number;
   syncPeriodMs: number;
@@ -82,6 +90,9 @@ export function agentConfigFromFlags(argv: string[]): AgentConfig {
       snatPorts: parsePortRange('--snat-port-range', f['snat-port-range']!),
     },
     bpffsDir: f['bpffs-dir']!,
+    objectPath: f['datapath-object'] ?? DEFAULT_OBJECT,
+    mapSizes: f['map-size'] ? parseMapSizes('--map-size', f['map-size']) : {},
+    maxBackendsPerService: parseCount('--max-backends-per-service', f['max-backends-per-service']!, 65535),
     model,
     minSyncMs: parseDuration('--min-sync-period', f['min-sync-period']!),
     syncPeriodMs: parseDuration('--sync-period', f['sync-period']!),
@@ -89,6 +100,12 @@ export function agentConfigFromFlags(argv: string[]): AgentConfig {
     metricsBind: f['metrics-bind-address']!,
     logLevel: level,
   };
+}
+
+function parseCount(flag: string, text: string, max: number): number {
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || n < 1 || n > max) throw new BadFlagError(flag, `must be a whole number 1..${max}, not "${text}"`);
+  return n;
 }
 
 function checkIp(flag: string, text: string): string {
@@ -136,12 +153,23 @@ export class Agent {
 
   async start(): Promise<void> {
     const { cfg, log, metrics } = this;
-    const dp = (this.datapath = Datapath.load({ pinDir: cfg.bpffsDir, pinPrograms: true }));
+    preflight({
+      objectPath: cfg.objectPath,
+      pinDir: cfg.bpffsDir,
+      ...(cfg.source.kind === 'manifests' ? { manifestsDir: cfg.source.dir } : {}),
+      ...(cfg.externalInterface ? { externalInterface: cfg.externalInterface } : {}),
+    });
+    const dp = (this.datapath = loadDatapath({ pinDir: cfg.bpffsDir, objectPath: cfg.objectPath, maxEntries: cfg.mapSizes, pinPrograms: true }));
     const reconciler = new Reconciler(dp.maps);
     const tracker = new ChangeTracker({ onChange: () => this.runner?.request() });
-    const engine = new SyncEngine(tracker, reconciler, new IdAllocator(), cfg.model, log);
+    const engine = new SyncEngine(tracker, reconciler, new IdAllocator(), cfg.model, log, { maxBackendsPerSvc: cfg.maxBackendsPerService });
     const adopted = engine.adopt();
-    log.info('datapath loaded', { pinDir: cfg.bpffsDir, adoptedFrontends: adopted });
+    log.info('datapath loaded', { pinDir: cfg.bpffsDir, object: cfg.objectPath, adoptedFrontends: adopted });
+    // Metrics. Statistics of frontend ids the maps no longer hold (pins of an earlier run)
+    // start over, so an id handed out again does not inherit them.
+    resetSvcStats(svcStatsMaps(dp.maps), liveSvcIds(reconciler.current()));
+    metrics.observeDatapath(dp, { desired: () => engine.desiredState(), programmed: () => reconciler.current() });
+    const changes = new ChangeMetrics(tracker, metrics);
 
     reserveSnatPorts(cfg.node.snatPorts);
     const cookie = netnsCookie();
@@ -171,9 +199,9 @@ export class Agent {
         log.info('attached', { interface: i });
       },
       detached: (i) => log.info('interface gone', { interface: i }),
-      failed: (i, err) => {
+      failed: (i, err, repeat) => {
         metrics.attachFailures.inc({ interface: i });
-        log.error('attach failed', { interface: i, err });
+        if (!repeat) log.error('attach failed; retrying every scan', { interface: i, err });
       },
     });
     this.attacher.start(1000);
@@ -181,10 +209,15 @@ export class Agent {
     this.runner = new BoundedFrequencyRunner(
       async (full) => {
         const end = metrics.syncDuration.startTimer();
+        const triggers = changes.beginSync();
         try {
           const r = engine.sync(full);
-          if (!r) return;
+          if (!r) {
+            changes.syncFailed(triggers);
+            return;
+          }
           end();
+          changes.syncSucceeded(triggers);
           configure();
           healthChecks.update(engine.models.values());
           this.lastSuccess = Date.now();
@@ -201,7 +234,9 @@ export class Agent {
             log.info('ready', { frontends: engine.desiredState().size });
           }
         } catch (err) {
+          changes.syncFailed(triggers);
           metrics.syncErrors.inc();
+          if (err instanceof MapFullError) metrics.mapFull.inc({ map: err.map });
           log.error('sync failed; retrying with a full sync', { err });
           throw err;
         }
@@ -215,7 +250,7 @@ export class Agent {
       await metrics.serve(cfg.metricsBind),
     );
     this.source = makeSource(cfg, log, metrics);
-    await this.source.start(tracker);
+    await this.source.start(changes);
     log.info('started', { source: cfg.source.kind, interfaces: cfg.podInterfaces });
   }
 

@@ -1,8 +1,19 @@
 // Prometheus metrics. kube-proxy's names where one exists, so dashboards carry over.
+// docs/metrics.md lists every metric with its labels and an example scrape.
 
 import { createServer, type Server } from 'node:http';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { listen, splitHostPort } from './health.js';
+import { registerDatapathMetrics, type DatapathView, type FrontendView } from './metrics-datapath.js';
+
+/** kube-proxy's network programming buckets (0.25 s to 5 min), with finer ones below
+ *  0.25 s added: kpx usually programs a change within milliseconds of seeing it. */
+const PROGRAMMING_BUCKETS = [
+  0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
+  ...Array.from({ length: 59 }, (_, i) => i + 1),
+  ...Array.from({ length: 12 }, (_, i) => 60 + 5 * i),
+  ...Array.from({ length: 7 }, (_, i) => 120 + 30 * i),
+];
 
 export class AgentMetrics {
   readonly registry = new Registry();
@@ -32,6 +43,28 @@ export class AgentMetrics {
     help: 'Map entries written or deleted by syncs',
     registers: [this.registry],
   });
+  readonly mapFull = new Counter({
+    name: 'kpx_map_full_total',
+    help: 'Syncs that left Services unprogrammed because a map was full (the error log names them)',
+    labelNames: ['map'],
+    registers: [this.registry],
+  });
+  readonly networkProgramming = new Histogram({
+    name: 'kubeproxy_network_programming_duration_seconds',
+    help: 'From the last-change-trigger-time of an EndpointSlice (or Service) to the end of the sync that programmed it',
+    buckets: PROGRAMMING_BUCKETS,
+    registers: [this.registry],
+  });
+  readonly endpointChanges = new Counter({
+    name: 'kubeproxy_sync_proxy_rules_endpoint_changes_total',
+    help: 'EndpointSlice events (add, update, delete) of the proxied family received',
+    registers: [this.registry],
+  });
+  readonly serviceChanges = new Counter({
+    name: 'kubeproxy_sync_proxy_rules_service_changes_total',
+    help: 'Service events (add, update, delete) received',
+    registers: [this.registry],
+  });
   readonly attachFailures = new Counter({
     name: 'kpx_attach_failures_total',
     help: 'Failed attempts to attach the datapath to an interface',
@@ -41,6 +74,11 @@ export class AgentMetrics {
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });
+  }
+
+  /** Adds the metrics read from the datapath's maps at scrape time (metrics-datapath.ts). */
+  observeDatapath(dp: DatapathView, frontends: FrontendView): void {
+    registerDatapathMetrics(this.registry, dp, frontends);
   }
 
   async serve(bind: string): Promise<Server> {

@@ -14,6 +14,10 @@ export const MAP_NAMES = {
   srcRanges: 'kpx_srcrange_v1',
   /** Translations of the node's own UDP sockets (bpf/sock.h). */
   sockRev: 'kpx_sock_rev_v1',
+  /** Per-frontend statistics, per CPU (bpf/svc_stats.h): an array indexed by svc_id for
+   *  ids below its capacity, an LRU hash keyed by svc_id for the others. */
+  svcStatsDense: 'kpx_svc_stats_dense_v1',
+  svcStats: 'kpx_svc_stats_v1',
 } as const;
 export type MapRole = keyof typeof MAP_NAMES;
 
@@ -34,6 +38,8 @@ export const PROGRAM_NAMES = {
   sockSendmsg4: 'kpx_sock_sendmsg4',
   sockRecvmsg4: 'kpx_sock_recvmsg4',
   sockGetpeername4: 'kpx_sock_getpeername4',
+  /** Never attached: test-run at scrape time to count map elements (bpf/map_counts.h). */
+  mapCounts: 'kpx_map_counts',
 } as const;
 export type ProgramRole = keyof typeof PROGRAM_NAMES;
 
@@ -220,6 +226,28 @@ export const LAYOUTS = {
       bytes: { offset: 8, size: 8 },
     },
   },
+  mapCounts: {
+    cName: 'kpx_map_counts',
+    size: 48,
+    fields: {
+      services: { offset: 0, size: 8 },
+      backends: { offset: 8, size: 8 },
+      ct: { offset: 16, size: 8 },
+      affinity: { offset: 24, size: 8 },
+      sock_rev: { offset: 32, size: 8 },
+      svc_stats: { offset: 40, size: 8 },
+    },
+  },
+  svcStats: {
+    cName: 'kpx_svc_stats',
+    size: 32,
+    fields: {
+      packets: { offset: 0, size: 8 },
+      bytes: { offset: 8, size: 8 },
+      new_conns: { offset: 16, size: 8 },
+      drops: { offset: 24, size: 8 },
+    },
+  },
   sockRevKey: {
     cName: 'kpx_sock_rev_key',
     size: 16,
@@ -329,6 +357,16 @@ export interface AffinityValue {
 export interface Counter {
   packets: bigint;
   bytes: bigint;
+}
+/** kpx_svc_stats_v1 value, summed over CPUs (what each field counts: bpf/svc_stats.h). */
+export interface SvcStats {
+  /** Client -> frontend packets forwarded to a backend (replies are not counted). */
+  packets: bigint;
+  bytes: bigint;
+  /** New flows; translated connect()/sendmsg() of node-originated traffic. */
+  newConns: bigint;
+  /** Packets to the frontend dropped or rejected; refused socket calls. */
+  drops: bigint;
 }
 
 const L = LAYOUTS;
@@ -510,6 +548,67 @@ export function sumPerCpuCounter(b: Buffer): Counter {
     bytes += b.readBigUInt64LE(off + L.counter.fields.bytes.offset);
   }
   return { packets, bytes };
+}
+
+// ---- per-frontend statistics (bpf/svc_stats.h) -------------------------------------
+
+/** kpx_svc_stats_v1 key: the frontend entry's svc_id. */
+export function encodeSvcStatsKey(svcId: number): Buffer {
+  const b = Buffer.alloc(4);
+  b.writeUInt32LE(svcId, 0);
+  return b;
+}
+export function decodeSvcStatsKey(b: Buffer): number {
+  return b.readUInt32LE(0);
+}
+
+/** One CPU's kpx_svc_stats (LAYOUTS.svcStats.size bytes at `offset`). */
+export function decodeSvcStats(b: Buffer, offset = 0): SvcStats {
+  const f = L.svcStats.fields;
+  return {
+    packets: b.readBigUInt64LE(offset + f.packets.offset),
+    bytes: b.readBigUInt64LE(offset + f.bytes.offset),
+    newConns: b.readBigUInt64LE(offset + f.new_conns.offset),
+    drops: b.readBigUInt64LE(offset + f.drops.offset),
+  };
+}
+
+/** Sums a per-CPU kpx_svc_stats value as a lookup returns it (one slot per possible CPU;
+ *  the struct is a multiple of 8 bytes, so the slots need no rounding). */
+export function sumPerCpuSvcStats(b: Buffer): SvcStats {
+  const out: SvcStats = { packets: 0n, bytes: 0n, newConns: 0n, drops: 0n };
+  for (let off = 0; off + L.svcStats.size <= b.length; off += L.svcStats.size) {
+    const s = decodeSvcStats(b, off);
+    out.packets += s.packets;
+    out.bytes += s.bytes;
+    out.newConns += s.newConns;
+    out.drops += s.drops;
+  }
+  return out;
+}
+
+// ---- map element counts (bpf/map_counts.h) -----------------------------------------
+
+/** The maps kpx_map_counts counts, by role, in the order of struct kpx_map_counts. */
+export const COUNTED_MAPS = {
+  services: 'services',
+  backends: 'backends',
+  conntrack: 'ct',
+  affinity: 'affinity',
+  sockRev: 'sock_rev',
+  svcStats: 'svc_stats',
+} as const satisfies Partial<Record<MapRole, keyof typeof LAYOUTS.mapCounts.fields>>;
+export type CountedMap = keyof typeof COUNTED_MAPS;
+
+/** kpx_map_counts' output (BPF_PROG_TEST_RUN data_out): elements per map role, or
+ *  undefined where the kernel cannot count (-1: no bpf_map_sum_elem_count, Linux < 6.6). */
+export function decodeMapCounts(b: Buffer): Partial<Record<CountedMap, number>> {
+  const out: Partial<Record<CountedMap, number>> = {};
+  for (const [role, field] of Object.entries(COUNTED_MAPS) as Array<[CountedMap, keyof typeof LAYOUTS.mapCounts.fields]>) {
+    const n = b.readBigInt64LE(L.mapCounts.fields[field].offset);
+    if (n >= 0n) out[role] = Number(n);
+  }
+  return out;
 }
 
 // ---- socket hooks (bpf/sock.h) ----------------------------------------------------

@@ -5,7 +5,8 @@
 import { mkdirSync, renameSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { BpfObject, ensureBpffs, type BpfMap, type BpfProgram } from '../../native/index.js';
+import { BpfObject, DEFAULT_BPFFS, ensureBpffs, isBpffs, type BpfMap, type BpfProgram } from '../../native/index.js';
+import { EnvironmentError } from '../errors.js';
 import { MAP_NAMES, PROGRAM_NAMES, REASONS, sumPerCpuCounter, type Counter, type MapRole, type Reason } from './abi.js';
 
 export const DEFAULT_OBJECT = fileURLToPath(new URL('../../bpf/kpx.bpf.o', import.meta.url));
@@ -98,8 +99,17 @@ function pinPrograms(dir: string, programs: BpfProgram[]): void {
   }
 }
 
-/** The bpffs mount a pin directory lives on: /sys/fs/bpf for anything below it, else
- *  the pin directory's parent (which kpx mounts as bpffs when it is not one). */
+/** The bpffs a pin directory lives on: /sys/fs/bpf for anything below it (mounted there
+ *  when missing, as Cilium does); any other pin directory's parent must already be a
+ *  bpffs — kpx never mounts over an arbitrary directory. */
 export function bpffsRootOf(pinDir: string): string {
-  return pinDir === '/sys/fs/bpf' || pinDir.startsWith('/sys/fs/bpf/') ? '/sys/fs/bpf' : dirname(pinDir);
+  if (pinDir === DEFAULT_BPFFS || pinDir.startsWith(`${DEFAULT_BPFFS}/`)) return DEFAULT_BPFFS;
+  const parent = dirname(pinDir);
+  if (!isBpffs(parent)) {
+    throw new EnvironmentError(
+      `--bpffs-dir ${pinDir}: ${parent} is not a bpffs`,
+      `keep the pin directory below ${DEFAULT_BPFFS}, or mount a bpffs at ${parent} first (mount -t bpf bpf ${parent})`,
+    );
+  }
+  return parent;
 }

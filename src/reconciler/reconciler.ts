@@ -1,12 +1,16 @@
 // Writes the difference between the desired datapath state and what the maps hold, in
 // the order plan.ts explains, batching each phase. After any failure it forgets what it
 // believed was programmed and re-reads the maps, so the next (full) sync starts from truth.
+// A full map is handled Service by Service (see apply): batches are not atomic, so the
+// fallback is what keeps every Service whole or absent.
 
 import { encodeBackend, encodeBackendId, encodeSrcRangeKey, encodeSvcKey, encodeSvcValue } from '../datapath/abi.js';
 import { parseCidr, formatIpv4 } from '../net/ipv4.js';
 import type { EncodedFrontend, EncodedState } from '../encoder/types.js';
 import { emptyPlan, planFrontend, planSize, type SrcRange, type WritePlan } from './plan.js';
 import { readProgrammed, type MapReader, type ProgrammedState } from './read-programmed.js';
+import { entriesOf, serviceOf, ServicesNotProgrammedError } from './not-programmed.js';
+import { MapFullError } from '../errors.js';
 
 /** The map operations the reconciler needs; native/BpfMap provides them. */
 export interface WritableMap extends MapReader {
@@ -61,10 +65,32 @@ export class Reconciler {
   /**
    * Brings the frontends named in `only` (or, when omitted, every frontend either side
    * knows — a full sync) to their desired state.
+   *
+   * When a map is full the write is redone Service by Service, those that shrink first:
+   * every Service that fits is written, and each one that does not is put back as it was
+   * (absent if it is new), never left half-written. Then ServicesNotProgrammedError names
+   * the map and the Services left out; what the reconciler believes programmed is the
+   * truth, so the caller's next (full) sync retries exactly those.
    */
   apply(desired: EncodedState, only?: Iterable<string>): ApplyResult {
     const full = only === undefined;
     const ids = full ? new Set([...this.programmed.keys(), ...desired.keys()]) : new Set(only);
+    const { plan, changed } = this.planFor(desired, ids, full);
+    try {
+      this.write(plan);
+    } catch (err) {
+      const before = this.programmed; // adopt() replaces the map object; this one stays as it was
+      this.adopt();
+      if (!(err instanceof MapFullError)) throw err;
+      return this.applyByService(desired, ids, before);
+    }
+    this.commit(desired, ids);
+    if (full) this.orphans = { orphanBackends: [], orphanSlots: [], orphanRanges: [] };
+    return { changed, writes: planSize(plan) };
+  }
+
+  /** The writes that take `ids` from what is programmed to `desired` (plus orphans). */
+  private planFor(desired: EncodedState, ids: Set<string>, withOrphans: boolean, wanted = wantedBackends(desired, ids)): { plan: WritePlan; changed: number } {
     const plan = emptyPlan();
     let changed = 0;
     for (const id of ids) {
@@ -72,30 +98,84 @@ export class Reconciler {
       planFrontend(plan, this.programmed.get(id), desired.get(id));
       if (planSize(plan) > before) changed++;
     }
-    if (full) {
+    if (withOrphans) {
       plan.backendDeletes.push(...this.orphans.orphanBackends);
       plan.slotDeletes.push(...this.orphans.orphanSlots);
       plan.rangeDeletes.push(...this.orphans.orphanRanges);
     }
     // An id freed by one frontend may be reused by another in the same sync: never delete
     // a backend id that some desired frontend owns.
-    const wanted = new Set<number>();
-    for (const id of ids) for (const b of desired.get(id)?.backends.keys() ?? []) wanted.add(b);
     plan.backendDeletes = plan.backendDeletes.filter((b) => !wanted.has(b));
+    return { plan, changed };
+  }
 
-    try {
-      this.write(plan);
-    } catch (err) {
-      this.adopt();
-      throw err;
-    }
+  private commit(desired: EncodedState, ids: Iterable<string>): void {
     for (const id of ids) {
       const next = desired.get(id);
       if (next) this.programmed.set(id, next);
       else this.programmed.delete(id);
     }
-    if (full) this.orphans = { orphanBackends: [], orphanSlots: [], orphanRanges: [] };
-    return { changed, writes: planSize(plan) };
+  }
+
+  /** The map-full path of apply(): called with `programmed` just re-read from the maps. */
+  private applyByService(desired: EncodedState, ids: Set<string>, before: ReadonlyMap<string, EncodedFrontend>): ApplyResult {
+    // What the interrupted write left unreachable (slots without slot 0, backends no
+    // frontend owns) goes first: it only takes room.
+    this.write(this.planFor(new Map(), new Set(), true, new Set()).plan);
+    this.orphans = { orphanBackends: [], orphanSlots: [], orphanRanges: [] };
+
+    const groups = new Map<string, string[]>();
+    for (const id of ids) {
+      const f = desired.get(id) ?? this.programmed.get(id) ?? before.get(id);
+      const svc = f ? serviceOf(f) : id;
+      let g = groups.get(svc);
+      if (!g) groups.set(svc, (g = []));
+      g.push(id);
+    }
+    // Growth against the state before this apply, not the re-read one: the order must not
+    // depend on how far the interrupted write got.
+    const growth = (g: string[]): number => g.reduce((n, id) => n + entriesOf(desired.get(id)) - entriesOf(before.get(id)), 0);
+    const order = [...groups].map(([svc, g]) => ({ svc, g, grow: growth(g) })).sort((a, b) => a.grow - b.grow || (a.svc < b.svc ? -1 : a.svc > b.svc ? 1 : 0));
+
+    const wanted = wantedBackends(desired, ids);
+    const failed: string[] = [];
+    const fullMaps: string[] = [];
+    let errno = 0;
+    let changed = 0;
+    let writes = 0;
+    for (const { svc, g } of order) {
+      const { plan, changed: c } = this.planFor(desired, new Set(g), false, wanted);
+      if (planSize(plan) === 0) continue;
+      try {
+        this.write(plan);
+        this.commit(desired, g);
+        changed += c;
+        writes += planSize(plan);
+      } catch (err) {
+        if (!(err instanceof MapFullError)) {
+          this.adopt();
+          throw err;
+        }
+        failed.push(svc);
+        if (!fullMaps.includes(err.map)) fullMaps.push(err.map);
+        errno ||= err.errno;
+        this.restore(g, before);
+      }
+    }
+    if (failed.length === 0) return { changed, writes };
+    throw new ServicesNotProgrammedError(fullMaps, errno, failed.sort());
+  }
+
+  /**
+   * Puts the frontends `ids` back to what they were before this apply. The failed write
+   * stopped before any delete, so this only overwrites existing entries and deletes new
+   * ones: it needs no room.
+   */
+  private restore(ids: string[], before: ReadonlyMap<string, EncodedFrontend>): void {
+    this.adopt();
+    const { plan } = this.planFor(before, new Set(ids), true, wantedBackends(before, new Set(ids)));
+    this.write(plan);
+    this.adopt();
   }
 
   private write(p: WritePlan): void {
@@ -125,4 +205,11 @@ export class Reconciler {
     if (p.backendDeletes.length) backends.deleteBatch(p.backendDeletes.map(encodeBackendId));
     if (p.rangeDeletes.length) srcRanges.deleteBatch(p.rangeDeletes.map(rangeKey));
   }
+}
+
+/** Backend ids some desired frontend among `ids` owns. */
+function wantedBackends(desired: EncodedState, ids: Iterable<string>): Set<number> {
+  const wanted = new Set<number>();
+  for (const id of ids) for (const b of desired.get(id)?.backends.keys() ?? []) wanted.add(b);
+  return wanted;
 }

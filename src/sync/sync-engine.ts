@@ -4,7 +4,7 @@
 // Nothing is programmed before every source has synced: an agent restarted over pinned
 // maps must not delete what it has not heard about yet.
 
-import { emptyEncodeResult, encodeServiceInto, type EncodeResult } from '../encoder/encode-state.js';
+import { emptyEncodeResult, encodeServiceInto, type EncodeOptions, type EncodeResult } from '../encoder/encode-state.js';
 import type { IdAllocator } from '../encoder/id-allocator.js';
 import type { EncodedFrontend } from '../encoder/types.js';
 import type { KpxError } from '../errors.js';
@@ -37,6 +37,8 @@ export class SyncEngine {
     private readonly ids: IdAllocator,
     private readonly opts: ModelOptions,
     private readonly log: Logger,
+    /** Encoder limits (the agent's --max-backends-per-service). */
+    private readonly encodeOpts: EncodeOptions = {},
   ) {}
 
   /** Adopts what the pinned maps hold, ids included. Call once before the first sync. */
@@ -86,7 +88,7 @@ export class SyncEngine {
         continue;
       }
       errors.push(...outcome.warnings);
-      const mine = new Set(encodeServiceInto(result, outcome.model, this.ids));
+      const mine = new Set(encodeServiceInto(result, outcome.model, this.ids, this.encodeOpts));
       if (result.failed.has(outcome.key)) {
         // Left out whole (e.g. too many backends): keep what the maps hold for it.
         for (const id of touched) {

@@ -104,6 +104,8 @@ describe('maps carry the ABI structs', () => {
     [MAP_NAMES.config]: ['unsigned int', LAYOUTS.config.cName],
     [MAP_NAMES.srcRanges]: [LAYOUTS.srcRangeKey.cName, 'unsigned char'],
     [MAP_NAMES.sockRev]: [LAYOUTS.sockRevKey.cName, LAYOUTS.sockRevValue.cName],
+    [MAP_NAMES.svcStatsDense]: ['unsigned int', LAYOUTS.svcStats.cName],
+    [MAP_NAMES.svcStats]: ['unsigned int', LAYOUTS.svcStats.cName],
   };
   for (const [name, [key, value]] of Object.entries(expected)) {
     test(`${name}: ${key} -> ${value}`, () => {

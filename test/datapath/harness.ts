@@ -23,7 +23,11 @@ import {
   encodeCtValue,
   encodeSvcKey,
   encodeSvcValue,
+  encodeSvcStatsKey,
+  decodeSvcStatsKey,
   sumPerCpuCounter,
+  sumPerCpuSvcStats,
+  type SvcStats,
   type AffinityValue,
   type Config,
   type ProgramRole,
@@ -88,6 +92,9 @@ export class Datapath {
   readonly counters: BpfMap;
   readonly config: BpfMap;
   readonly srcRanges: BpfMap;
+  /** Per-frontend statistics (bpf/svc_stats.h): the array for small ids, the LRU hash. */
+  readonly svcStatsDense: BpfMap;
+  readonly svcStats: BpfMap;
   /** kpx_from_pod, what run() runs. */
   readonly prog: BpfProgram;
   readonly #obj: BpfObject;
@@ -104,6 +111,8 @@ export class Datapath {
     this.counters = obj.map(MAP_NAMES.counters);
     this.config = obj.map(MAP_NAMES.config);
     this.srcRanges = obj.map(MAP_NAMES.srcRanges);
+    this.svcStatsDense = obj.map(MAP_NAMES.svcStatsDense);
+    this.svcStats = obj.map(MAP_NAMES.svcStats);
     this.prog = obj.program(PROGRAM_NAMES.fromPod);
   }
 
@@ -227,6 +236,28 @@ export class Datapath {
     b.writeBigUInt64LE(v.lastUsedNs, 0);
     b.writeUInt32LE(v.backendId, 8);
     this.affinity.update(encodeAffinityKey({ client, svcId }), b);
+  }
+
+  /** Statistics of every id that has any, summed over CPUs: the array slots below
+   *  `denseIds` that are not all zero (tests use small ids) and every LRU hash entry. */
+  svcStatsSnapshot(denseIds = 256): Map<number, SvcStats> {
+    const out = new Map<number, SvcStats>();
+    for (let id = 0; id < denseIds; id++) {
+      const s = this.svcStatsOf(id);
+      if (s.packets || s.bytes || s.newConns || s.drops) out.set(id, s);
+    }
+    for (const k of this.svcStats.keys()) {
+      const v = this.svcStats.lookup(k);
+      if (v) out.set(decodeSvcStatsKey(k), sumPerCpuSvcStats(v));
+    }
+    return out;
+  }
+
+  /** The statistics of one id, from whichever map holds it (zeros when none does). */
+  svcStatsOf(svcId: number): SvcStats {
+    const key = encodeSvcStatsKey(svcId);
+    const v = svcId < this.svcStatsDense.maxEntries ? this.svcStatsDense.lookup(key) : this.svcStats.lookup(key);
+    return v ? sumPerCpuSvcStats(v) : { packets: 0n, bytes: 0n, newConns: 0n, drops: 0n };
   }
 
   // ---- running -------------------------------------------------------------------
