@@ -136,6 +136,7 @@ function forgetHashEntries(hash: BpfMap, live: ReadonlySet<number>, present: Ite
   return gone.length ? hash.deleteBatch(gone.map(encodeSvcStatsKey)) : 0;
 }
 
+/** Every frontend id of the given states (SCOPE_EXTERNAL and SCOPE_INTERNAL entries). */
 export function liveSvcIds(...states: EncodedState[]): Set<number> {
   const ids = new Set<number>();
   for (const s of states) for (const fe of s.values()) ids.add(fe.svcId);
