@@ -4,7 +4,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { spawnIn } from '../../src/lab/netns.js';
+import { spawnIn, TS_NODE_ARGS } from '../../src/lab/netns.js';
 import { running } from './exec.js';
 import type { LoadResult, LoadSpec } from './loadgen.js';
 
@@ -18,7 +18,7 @@ export class LoadClient {
   private readonly ready: Promise<Answer>;
 
   constructor(ns: string) {
-    this.child = spawnIn(ns, process.execPath, ['--import', 'tsx', LOADGEN]);
+    this.child = spawnIn(ns, process.execPath, [...TS_NODE_ARGS, LOADGEN]);
     running.add(this.child);
     this.child.stderr?.resume(); // never let a full pipe block it
     createInterface({ input: this.child.stdout! }).on('line', (line) => this.waiting.shift()?.(JSON.parse(line) as Answer));

@@ -9,6 +9,10 @@ import { LabError } from '../errors.js';
 
 export const NETNS_DIR = '/run/netns';
 
+/** Node flags that run a TypeScript entry point through tsx, resolved from kpx's own
+ *  node_modules so a child works whatever its working directory. */
+export const TS_NODE_ARGS: readonly string[] = ['--import', import.meta.resolve('tsx')];
+
 function sh(cmd: string, args: string[]): string {
   try {
     return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });

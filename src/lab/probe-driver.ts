@@ -4,7 +4,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { spawnIn } from './netns.js';
+import { spawnIn, TS_NODE_ARGS } from './netns.js';
 import type { PodAnswer } from './pod-server.js';
 
 export interface ProbeResult {
@@ -21,7 +21,7 @@ export class Probe {
   private readonly ready: Promise<ProbeResult>;
 
   constructor(readonly ns: string) {
-    this.child = spawnIn(ns, process.execPath, ['--import', 'tsx', PROBE]);
+    this.child = spawnIn(ns, process.execPath, [...TS_NODE_ARGS, PROBE]);
     const rl = createInterface({ input: this.child.stdout! });
     rl.on('line', (line) => this.waiting.shift()?.(JSON.parse(line) as ProbeResult));
     this.child.on('exit', () => {

@@ -7,7 +7,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { LabError } from '../errors.js';
 import { parseCidr, nthAddress } from '../net/ipv4.js';
-import { addVeth, createNetns, deleteNetns, ipIn, listNetns, setSysctl, spawnIn } from './netns.js';
+import { addVeth, createNetns, deleteNetns, ipIn, listNetns, setSysctl, spawnIn, TS_NODE_ARGS } from './netns.js';
 
 export const POD_GATEWAY = '169.254.1.1';
 /** Interface-name pattern of pod veths on the node side (what kpx attaches to). */
@@ -154,8 +154,7 @@ function startPodServer(pod: BuiltPod): Promise<void> {
     pod.ns,
     process.execPath,
     [
-      '--import',
-      'tsx',
+      ...TS_NODE_ARGS,
       POD_SERVER,
       pod.name,
       (pod.tcpPorts ?? []).join(','),

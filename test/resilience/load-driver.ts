@@ -3,7 +3,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { spawnIn } from '../../src/lab/netns.js';
+import { spawnIn, TS_NODE_ARGS } from '../../src/lab/netns.js';
 import type { LoadReport, LoadSpec } from './load.js';
 
 const LOAD = fileURLToPath(new URL('./load.ts', import.meta.url));
@@ -28,7 +28,7 @@ export class Load {
   /** Starts the load in namespace `ns`; resolves once every connection and flow is open. */
   static async start(ns: string, spec: Partial<LoadSpec>): Promise<Load> {
     const full: LoadSpec = { requests: [], keepalive: [], udp: [], intervalMs: 100, timeoutMs: 2000, maxMs: 120_000, ...spec };
-    const l = new Load(spawnIn(ns, process.execPath, ['--import', 'tsx', LOAD]));
+    const l = new Load(spawnIn(ns, process.execPath, [...TS_NODE_ARGS, LOAD]));
     l.child.stdin!.write(JSON.stringify(full) + '\n');
     const first = JSON.parse(await l.next()) as { started?: boolean; error?: string };
     if (!first.started) {

@@ -3,6 +3,7 @@
 // `kpx: … [KPX_…]` carrying a hint — and leave nothing pinned or attached behind.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { isBpffs } from '../../native/index.js';
 import { execFile } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -59,11 +60,12 @@ function assertOneLine(r: Run, re: RegExp, code = 'KPX_ENVIRONMENT'): void {
 
 const manifests = (): string[] => ['--manifests', join(work, 'manifests')];
 
-test('no bpffs can be mounted: says where and how to mount one', async () => {
+test('a pin directory on no bpffs: says where and how to mount one, and never mounts over it', async () => {
   const dir = join(work, 'nobpffs');
   mkdirSync(dir);
-  const r = await agent([...manifests(), '--bpffs-dir', join(dir, 'pins')], 'sys_admin');
-  assertOneLine(r, /cannot mount a bpffs at .*nobpffs: Operation not permitted.*mount -t bpf bpf/);
+  const r = await agent([...manifests(), '--bpffs-dir', join(dir, 'pins')]);
+  assertOneLine(r, /nobpffs is not a bpffs; .*mount -t bpf bpf .*nobpffs/);
+  assert.equal(isBpffs(dir), false, 'kpx mounts bpffs only at /sys/fs/bpf');
 });
 
 test('pin directory not writable: names it and the fix', async () => {
