@@ -286,6 +286,33 @@ export function ipv4ToBuffer(addr: string): Buffer {
   return out;
 }
 
+/**
+ * Writes a dotted-quad address at `offset` in network byte order. A hand-rolled parser:
+ * the reconciler encodes hundreds of thousands of keys in a full sync, and a split/regex
+ * parse plus a temporary Buffer per address dominated that.
+ */
+export function writeIpv4(b: Buffer, offset: number, addr: string): void {
+  let part = 0;
+  let digits = 0;
+  let idx = 0;
+  for (let i = 0; i < addr.length; i++) {
+    const c = addr.charCodeAt(i);
+    if (c === 46 /* . */) {
+      if (digits === 0 || part > 255 || idx > 2) throw new RangeError(`not an IPv4 address: ${addr}`);
+      b[offset + idx++] = part;
+      part = 0;
+      digits = 0;
+    } else if (c >= 48 && c <= 57 && digits < 3) {
+      part = part * 10 + (c - 48);
+      digits++;
+    } else {
+      throw new RangeError(`not an IPv4 address: ${addr}`);
+    }
+  }
+  if (idx !== 3 || digits === 0 || part > 255) throw new RangeError(`not an IPv4 address: ${addr}`);
+  b[offset + 3] = part;
+}
+
 export function bufferToIpv4(buf: Buffer, offset = 0): string {
   return `${buf[offset]}.${buf[offset + 1]}.${buf[offset + 2]}.${buf[offset + 3]}`;
 }
@@ -373,7 +400,7 @@ const L = LAYOUTS;
 
 export function encodeSvcKey(k: SvcKey): Buffer {
   const b = Buffer.alloc(L.svcKey.size);
-  ipv4ToBuffer(k.addr).copy(b, L.svcKey.fields.addr.offset);
+  writeIpv4(b, L.svcKey.fields.addr.offset, k.addr);
   b.writeUInt16BE(k.port, L.svcKey.fields.port.offset);
   b.writeUInt16LE(k.slot, L.svcKey.fields.slot.offset);
   b.writeUInt8(k.proto, L.svcKey.fields.proto.offset);
@@ -420,7 +447,7 @@ export function decodeBackendId(b: Buffer): number {
 
 export function encodeBackend(v: Backend): Buffer {
   const b = Buffer.alloc(L.backend.size);
-  ipv4ToBuffer(v.addr).copy(b, L.backend.fields.addr.offset);
+  writeIpv4(b, L.backend.fields.addr.offset, v.addr);
   b.writeUInt16BE(v.port, L.backend.fields.port.offset);
   b.writeUInt8(v.proto, L.backend.fields.proto.offset);
   b.writeUInt8(v.state, L.backend.fields.state.offset);
@@ -439,8 +466,8 @@ export function decodeBackend(b: Buffer): Backend {
 
 export function encodeCtKey(k: CtKey): Buffer {
   const b = Buffer.alloc(L.ctKey.size);
-  ipv4ToBuffer(k.saddr).copy(b, L.ctKey.fields.saddr.offset);
-  ipv4ToBuffer(k.daddr).copy(b, L.ctKey.fields.daddr.offset);
+  writeIpv4(b, L.ctKey.fields.saddr.offset, k.saddr);
+  writeIpv4(b, L.ctKey.fields.daddr.offset, k.daddr);
   b.writeUInt16BE(k.sport, L.ctKey.fields.sport.offset);
   b.writeUInt16BE(k.dport, L.ctKey.fields.dport.offset);
   b.writeUInt8(k.proto, L.ctKey.fields.proto.offset);
@@ -461,12 +488,12 @@ export function decodeCtKey(b: Buffer): CtKey {
 export function encodeCtValue(v: CtValue): Buffer {
   const b = Buffer.alloc(L.ctValue.size);
   b.writeBigUInt64LE(v.lastSeenNs, L.ctValue.fields.last_seen_ns.offset);
-  ipv4ToBuffer(v.natAddr).copy(b, L.ctValue.fields.nat_addr.offset);
+  writeIpv4(b, L.ctValue.fields.nat_addr.offset, v.natAddr);
   b.writeUInt16BE(v.natPort, L.ctValue.fields.nat_port.offset);
   b.writeUInt16LE(v.flags, L.ctValue.fields.flags.offset);
   b.writeUInt32LE(v.backendId, L.ctValue.fields.backend_id.offset);
   b.writeUInt32LE(v.svcId, L.ctValue.fields.svc_id.offset);
-  ipv4ToBuffer(v.peerAddr).copy(b, L.ctValue.fields.peer_addr.offset);
+  writeIpv4(b, L.ctValue.fields.peer_addr.offset, v.peerAddr);
   b.writeUInt16BE(v.peerPort, L.ctValue.fields.peer_port.offset);
   return b;
 }
@@ -485,8 +512,8 @@ export function decodeCtValue(b: Buffer): CtValue {
 
 export function encodeConfig(c: Config): Buffer {
   const b = Buffer.alloc(L.config.size);
-  ipv4ToBuffer(c.nodeAddr).copy(b, L.config.fields.node_addr.offset);
-  ipv4ToBuffer(c.hairpinAddr).copy(b, L.config.fields.hairpin_addr.offset);
+  writeIpv4(b, L.config.fields.node_addr.offset, c.nodeAddr);
+  writeIpv4(b, L.config.fields.hairpin_addr.offset, c.hairpinAddr);
   b.writeUInt16LE(c.snatPortMin, L.config.fields.snat_port_min.offset);
   b.writeUInt16LE(c.snatPortMax, L.config.fields.snat_port_max.offset);
   b.writeUInt32LE(c.extIfindex, L.config.fields.ext_ifindex.offset);
@@ -509,7 +536,7 @@ export function encodeSrcRangeKey(k: SrcRangeKey): Buffer {
   b.writeUInt32LE(32 + k.bits, L.srcRangeKey.fields.prefixlen.offset);
   // The trie compares bytes in order: svc_id is matched whole (32 bits) before the address.
   b.writeUInt32BE(k.svcId, L.srcRangeKey.fields.svc_id.offset);
-  ipv4ToBuffer(k.addr).copy(b, L.srcRangeKey.fields.addr.offset);
+  writeIpv4(b, L.srcRangeKey.fields.addr.offset, k.addr);
   return b;
 }
 export function decodeSrcRangeKey(b: Buffer): SrcRangeKey {
@@ -522,7 +549,7 @@ export function decodeSrcRangeKey(b: Buffer): SrcRangeKey {
 
 export function encodeAffinityKey(k: AffinityKey): Buffer {
   const b = Buffer.alloc(L.affinityKey.size);
-  ipv4ToBuffer(k.client).copy(b, L.affinityKey.fields.client.offset);
+  writeIpv4(b, L.affinityKey.fields.client.offset, k.client);
   b.writeUInt32LE(k.svcId, L.affinityKey.fields.svc_id.offset);
   return b;
 }
@@ -631,7 +658,7 @@ export interface SockRevValue {
 export function encodeSockRevKey(k: SockRevKey): Buffer {
   const b = Buffer.alloc(L.sockRevKey.size);
   b.writeBigUInt64LE(k.cookie, L.sockRevKey.fields.cookie.offset);
-  ipv4ToBuffer(k.addr).copy(b, L.sockRevKey.fields.addr.offset);
+  writeIpv4(b, L.sockRevKey.fields.addr.offset, k.addr);
   b.writeUInt16BE(k.port, L.sockRevKey.fields.port.offset);
   b.writeUInt8(k.dir, L.sockRevKey.fields.dir.offset);
   return b;
@@ -647,7 +674,7 @@ export function decodeSockRevKey(b: Buffer): SockRevKey {
 
 export function encodeSockRevValue(v: SockRevValue): Buffer {
   const b = Buffer.alloc(L.sockRevValue.size);
-  ipv4ToBuffer(v.addr).copy(b, L.sockRevValue.fields.addr.offset);
+  writeIpv4(b, L.sockRevValue.fields.addr.offset, v.addr);
   b.writeUInt16BE(v.port, L.sockRevValue.fields.port.offset);
   b.writeUInt32LE(v.backendId, L.sockRevValue.fields.backend_id.offset);
   b.writeUInt32LE(v.svcId, L.sockRevValue.fields.svc_id.offset);
