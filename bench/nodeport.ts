@@ -6,7 +6,7 @@
 //        [--slice 0.5] [--warmup 1] [--concurrency 4] [--no-remote]
 //        [--impls direct,kpx,iptables,nftables] [--max-requests 2000000]
 //        [--max-conns 200000] [--load-timeout 600] [--agent-idle 10]
-//        [--kpx-flags "--snat-port-range A-B"]
+//        [--closer server|client] [--kpx-flags "--snat-port-range A-B"]
 //
 // Per scale, one lab per implementation (bench/nodeport/lab.ts), each holding that
 // implementation alone, loaded and checked end to end; then, per backend place ("local":
@@ -64,6 +64,7 @@ const opts = {
   warmupS: arg('--warmup', 1),
   concurrency: arg('--concurrency', 4),
   agentIdleS: arg('--agent-idle', 10),
+  closer: (argText('--closer') ?? 'client') as 'server' | 'client',
   impls: (argText('--impls') ?? 'direct,kpx,iptables,nftables').split(',').map((s) => s.trim()) as ImplName[],
   places: (process.argv.includes('--no-remote') ? ['local'] : ['local', 'remote']) as BackendPlace[],
   maxRequests: arg('--max-requests', 2_000_000),
@@ -73,6 +74,7 @@ const opts = {
 };
 for (const i of opts.impls) if (!IMPLEMENTATIONS.includes(i)) throw new Error(`--impls: unknown ${i} (have ${IMPLEMENTATIONS.join(', ')})`);
 if (!opts.impls.includes('direct')) opts.impls.unshift('direct'); // every ratio needs the floor
+if (opts.closer !== 'server' && opts.closer !== 'client') throw new Error('--closer wants server or client');
 
 const progress = (m: string): void => {
   process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] ${m}\n`);
@@ -94,10 +96,7 @@ let cleaned = false;
 function cleanup(): void {
   if (cleaned) return;
   cleaned = true;
-  for (const child of running) {
-    child.kill('SIGCONT');
-    child.kill('SIGKILL');
-  }
+  for (const child of running) child.kill('SIGKILL');
   for (const [pinDir, ns] of activeKpx) {
     if (!netnsExists(ns)) continue;
     try {
@@ -139,6 +138,7 @@ function spec(mode: LoadMode, target: { host: string; port: number }, place: Bac
     expectPod: BACKENDS[place].pod,
     timeoutMs: 3000,
     maxErrors: 100,
+    closer: opts.closer,
   };
 }
 
@@ -190,7 +190,7 @@ async function measureScale(scale: number, slices: SliceResult[], loads: LoadInf
   const rounds = Math.max(1, Math.round(opts.seconds / opts.sliceS));
   try {
     for (const impl of opts.impls) {
-      const bench = await upLab(`${paths.prefix}${impl}-`, peerPassObj);
+      const bench = await upLab(`${paths.prefix}${impl}-`, peerPassObj, opts.closer === 'client');
       const l: LoadedLab = { impl, bench, probe: new Probe(bench.extNs), load: new LoadClient(bench.extNs) };
       labs.push(l);
       await setUp(l, scale, loads);
@@ -251,6 +251,7 @@ function reproduce(): string {
     `--concurrency ${opts.concurrency}`,
     `--impls ${opts.impls.join(',')}`,
     `--agent-idle ${opts.agentIdleS}`,
+    `--closer ${opts.closer}`,
   ];
   if (opts.kpxFlags.length) cmd.push(`--kpx-flags "${opts.kpxFlags.join(' ')}"`);
   if (!opts.places.includes('remote')) cmd.push('--no-remote');
@@ -286,9 +287,9 @@ async function main(): Promise<void> {
   const drops = dropLines(cells);
   out.push('kpx datapath drops during the measurements (kpx inspect counters):', ...(drops.length ? drops : ['  none']), '');
   out.push('notes:');
-  out.push('  - req/s: keep-alive connections, one request in flight each; conn/s: connect + GET + server close, per connection.');
+  out.push(`  - req/s: keep-alive connections, one request in flight each; conn/s: connect + GET + close, the ${opts.closer} closing first.`);
   out.push('  - x direct: per slice round, against the direct slice of the same round (client -> pod address routed through node1,');
-  out.push('    no translation); the median over rounds, [interquartile range]. req/s and conn/s: all slices\' operations / their time.');
+  out.push('    no translation); the median over rounds, [interquartile range]. req/s and conn/s: the mean of the slices\' rates.');
   out.push('  - kpx: the agent is stopped once ready (its programs and maps keep forwarding), as the kube-proxy rows are rules with');
   out.push('    no kube-proxy process; "agent idle CPU %" is what the ready agent used in the --agent-idle seconds before that.');
   out.push('  - client, pod server (one Node process) and the kernel share the machine\'s CPUs; the pod server is usually the bottleneck,');

@@ -12,7 +12,7 @@
 import { execFileSync } from 'node:child_process';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { execIn } from '../../src/lab/netns.js';
+import { execIn, setSysctl } from '../../src/lab/netns.js';
 import { buildLab, extPeerName, teardownLab, type Lab } from '../../src/lab/topology.js';
 import { BACKENDS, benchLabSpec, type BackendPlace } from './cluster.js';
 
@@ -54,10 +54,16 @@ export interface BenchLab {
   backendIps: Record<BackendPlace, string>;
 }
 
-export async function upLab(prefix: string, peerPassObj: string): Promise<BenchLab> {
+/** clientTimeWait: the client closes connections first, so its TIME_WAIT sockets must
+ *  not run it out of ports (wide port range, tcp_tw_reuse: in the client's namespace). */
+export async function upLab(prefix: string, peerPassObj: string, clientTimeWait = false): Promise<BenchLab> {
   teardownLab(prefix);
   const lab = await buildLab(benchLabSpec(prefix));
   const extNs = lab.externalNs!;
+  if (clientTimeWait) {
+    setSysctl(extNs, 'net.ipv4.ip_local_port_range', '1024 65000');
+    setSysctl(extNs, 'net.ipv4.tcp_tw_reuse', '1');
+  }
   for (const n of lab.nodes) execIn(extNs, 'ip', ['link', 'set', 'dev', extPeerName(n.name), 'xdpdrv', 'obj', peerPassObj, 'sec', 'xdp']);
   const ipOf = (place: BackendPlace): string => lab.pods.find((p) => p.name === BACKENDS[place].pod)!.ip;
   return { prefix, lab, node1Ns: lab.nodes[0]!.ns, extNs, backendIps: { local: ipOf('local'), remote: ipOf('remote') } };

@@ -7,12 +7,17 @@
 // sockets (no http.Agent, so the client spends as little CPU per request as it can):
 //   rps   `concurrency` keep-alive connections, each sending its next GET as soon as the
 //         previous response is complete (no pipelining);
-//   conn  `concurrency` loops of: connect, one GET with `Connection: close`, read the
-//         response to the server's FIN, close. The server closes first, so TIME_WAIT
-//         sits in the pod, and the client's ports are free again at once.
+//   conn  `concurrency` loops of: connect, one GET, close. With closer "client" (the
+//         default) the client closes as soon as the response is complete: TIME_WAIT sits
+//         in the client (whose namespace then needs tcp_tw_reuse and a wide port range to
+//         keep up; the bench sets both). With closer "server" the GET says `Connection:
+//         close` and the client reads to the server's FIN: TIME_WAIT sits in the pod.
 // Each mode first runs `warmupS` seconds whose results are thrown away (JIT of client and
 // server, ARP, caches), then measures for `seconds` or until `maxOps` operations,
 // whichever comes first; operations in flight at that moment are finished and counted.
+// The rate is the sum over the loops of each loop's operations over its own time (start
+// to its last completion), so an operation that stalls (a lost SYN waits a second to be
+// resent) costs the loop it stalled, not the time of every loop that already stopped.
 // Every response must be a 200 from the expected pod; anything else counts as an error,
 // and more than `maxErrors` errors end the run early (reported, not hidden).
 
@@ -35,12 +40,16 @@ export interface LoadSpec {
   expectPod: string;
   timeoutMs: number;
   maxErrors: number;
+  /** conn mode: which side closes first (default client). */
+  closer?: 'server' | 'client';
 }
 
 export interface LoadResult {
   mode: LoadMode;
   ops: number;
+  /** Start to the last loop's end. */
   elapsedS: number;
+  /** Sum over the loops of each loop's operations per second of its own time. */
   perSecond: number;
   errors: number;
   firstError?: string;
@@ -53,6 +62,12 @@ export interface LoadResult {
   /** The client address:port the backend reported for the first answer. */
   clientSeen: string;
   stoppedBy: 'time' | 'count' | 'errors';
+}
+
+/** One of the `concurrency` loops: its own count and when it last completed one. */
+interface Worker {
+  ops: number;
+  lastDone: number;
 }
 
 interface Phase {
@@ -100,7 +115,7 @@ function done(phase: Phase): boolean {
 }
 
 /** One keep-alive connection sending requests back to back until the phase ends. */
-function keepAliveLoop(spec: LoadSpec, phase: Phase): Promise<void> {
+function keepAliveLoop(spec: LoadSpec, phase: Phase, worker: Worker): Promise<void> {
   return new Promise((resolve) => {
     const request = Buffer.from(`GET / HTTP/1.1\r\nHost: ${spec.host}:${spec.port}\r\nConnection: keep-alive\r\n\r\n`);
     const sock = connect({ host: spec.host, port: spec.port, noDelay: true });
@@ -129,8 +144,11 @@ function keepAliveLoop(spec: LoadSpec, phase: Phase): Promise<void> {
       buf = buf.subarray(r.used);
       const bad = checkAnswer(spec, phase, r.status, r.body);
       if (bad) return finish(bad);
+      const now = performance.now();
       phase.ops++;
-      phase.latencies.push(performance.now() - sentAt);
+      worker.ops++;
+      worker.lastDone = now;
+      phase.latencies.push(now - sentAt);
       if (done(phase)) finish();
       else send();
     });
@@ -138,51 +156,67 @@ function keepAliveLoop(spec: LoadSpec, phase: Phase): Promise<void> {
 }
 
 /** One new connection: connect, GET, read to the server's FIN. Resolves when closed. */
-function oneConnection(spec: LoadSpec, phase: Phase): Promise<void> {
+function oneConnection(spec: LoadSpec, phase: Phase, worker: Worker): Promise<void> {
   return new Promise((resolve) => {
     const start = performance.now();
-    const chunks: Buffer[] = [];
+    const clientCloses = spec.closer !== 'server';
+    let buf: Buffer = Buffer.alloc(0);
     let failed: string | undefined;
+    let complete = false;
     const sock = connect({ host: spec.host, port: spec.port, noDelay: true });
     sock.setTimeout(spec.timeoutMs, () => {
       failed ??= `no answer in ${spec.timeoutMs} ms`;
       sock.destroy();
     });
-    sock.on('connect', () => sock.write(`GET / HTTP/1.1\r\nHost: ${spec.host}:${spec.port}\r\nConnection: close\r\n\r\n`));
-    sock.on('data', (d: Buffer) => chunks.push(d));
+    const header = clientCloses ? 'keep-alive' : 'close';
+    sock.on('connect', () => sock.write(`GET / HTTP/1.1\r\nHost: ${spec.host}:${spec.port}\r\nConnection: ${header}\r\n\r\n`));
+    sock.on('data', (d: Buffer) => {
+      buf = buf.length ? Buffer.concat([buf, d]) : d;
+      // The client that closes first does so once the response is complete (FIN, as
+      // nothing is left unread).
+      if (clientCloses && !complete && parseResponse(buf)) {
+        complete = true;
+        sock.end();
+      }
+    });
     sock.on('error', (e: NodeJS.ErrnoException) => (failed ??= e.code ?? e.message));
     sock.on('close', () => {
-      const r = failed ? undefined : parseResponse(Buffer.concat(chunks));
+      const r = failed ? undefined : parseResponse(buf);
       const bad = failed ?? (r ? checkAnswer(spec, phase, r.status, r.body) : 'incomplete response');
       if (bad) fail(spec, phase, bad);
       else {
+        const now = performance.now();
         phase.ops++;
-        phase.latencies.push(performance.now() - start);
+        worker.ops++;
+        worker.lastDone = now;
+        phase.latencies.push(now - start);
       }
       resolve();
     });
   });
 }
 
-async function connectionLoop(spec: LoadSpec, phase: Phase): Promise<void> {
-  while (!done(phase)) await oneConnection(spec, phase);
+interface PhaseResult {
+  phase: Phase;
+  elapsedS: number;
+  perSecond: number;
 }
 
-async function runPhase(spec: LoadSpec, seconds: number, maxOps: number): Promise<{ phase: Phase; elapsedS: number }> {
+async function runPhase(spec: LoadSpec, seconds: number, maxOps: number): Promise<PhaseResult> {
   const t0 = performance.now();
   const phase: Phase = { deadline: t0 + seconds * 1000, maxOps, ops: 0, errors: 0, latencies: [], stopped: false, clientSeen: '' };
-  const loop = spec.mode === 'rps' ? keepAliveLoop : connectionLoop;
-  if (spec.mode === 'rps') {
-    // A keep-alive loop that lost its connection (an error) is replaced until the phase ends.
-    await Promise.all(
-      Array.from({ length: spec.concurrency }, async () => {
-        while (!done(phase)) await loop(spec, phase);
-      }),
-    );
-  } else {
-    await Promise.all(Array.from({ length: spec.concurrency }, () => loop(spec, phase)));
-  }
-  return { phase, elapsedS: (performance.now() - t0) / 1000 };
+  const workers: Worker[] = Array.from({ length: spec.concurrency }, () => ({ ops: 0, lastDone: t0 }));
+  // rps: a keep-alive connection that failed is replaced by a new one; conn: one
+  // connection after the other.
+  const once = spec.mode === 'rps' ? keepAliveLoop : oneConnection;
+  await Promise.all(
+    workers.map(async (w) => {
+      while (!done(phase)) await once(spec, phase, w);
+      w.lastDone = Math.max(w.lastDone, performance.now());
+    }),
+  );
+  const perSecond = workers.reduce((n, w) => n + w.ops / Math.max(1e-9, (w.lastDone - t0) / 1000), 0);
+  return { phase, elapsedS: (performance.now() - t0) / 1000, perSecond };
 }
 
 function quantile(sorted: Float64Array, q: number): number {
@@ -195,13 +229,13 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
     const w = await runPhase(spec, spec.warmupS, spec.maxOps);
     if (w.phase.errors > spec.maxErrors) throw new Error(`warm-up failed: ${w.phase.firstError}`);
   }
-  const { phase, elapsedS } = await runPhase(spec, spec.seconds, spec.maxOps);
+  const { phase, elapsedS, perSecond } = await runPhase(spec, spec.seconds, spec.maxOps);
   const sorted = Float64Array.from(phase.latencies).sort();
   return {
     mode: spec.mode,
     ops: phase.ops,
     elapsedS,
-    perSecond: phase.ops / elapsedS,
+    perSecond,
     errors: phase.errors,
     ...(phase.firstError !== undefined ? { firstError: phase.firstError } : {}),
     p50Ms: quantile(sorted, 0.5),

@@ -1,6 +1,6 @@
 // The NodePort bench's results. Each figure is measured as many short slices, taken in
-// turns with the other implementations (see bench/nodeport.ts). A rate is the sum of the
-// operations over the sum of the slices' durations; a ratio to the floor is taken per
+// turns with the other implementations (see bench/nodeport.ts). A rate is the mean of the
+// slices' rates (each loadgen.ts's per-loop rate); a ratio to the floor is taken per
 // slice round, against the direct slice of the same round (seconds apart), and the table
 // shows the median of those ratios with their interquartile range, so bursts of other
 // work on a shared machine hit every implementation alike instead of one of them.
@@ -83,9 +83,10 @@ export function reduce(slices: readonly SliceResult[], loads: readonly LoadInfo[
   return [...groups.values()].map((g) => {
     const first = g[0]!;
     const of = (mode: LoadMode): SliceResult[] => g.filter((s) => s.mode === mode);
+    // Slices are of equal length, so the mean of their rates is the rate over all of them.
     const rate = (mode: LoadMode): number => {
       const xs = of(mode);
-      return xs.reduce((n, s) => n + s.result.ops, 0) / xs.reduce((n, s) => n + s.result.elapsedS, 0);
+      return xs.reduce((n, s) => n + s.result.perSecond, 0) / xs.length;
     };
     const perRound = (mode: LoadMode): number[] =>
       of(mode).flatMap((s) => {
