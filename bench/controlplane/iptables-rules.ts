@@ -9,13 +9,26 @@
 // 16 characters, like kube-proxy, so names are as long and as random as in real life.
 
 import { CLUSTER } from './cluster.js';
-import { hash32, MASQ_MARK, type ProxyServicePort } from './kube-proxy-shape.js';
+import { type ProxyServicePort } from './kube-proxy-shape.js';
+import {
+  clusterIpMatch,
+  endpointChainRules,
+  FILTER_FORWARD_JUMPS,
+  FILTER_INPUT_JUMPS,
+  FILTER_KUBE_CHAINS,
+  FILTER_KUBE_RULES,
+  FILTER_OUTPUT_JUMPS,
+  iptablesChainName,
+  LARGE_CLUSTER_ENDPOINTS,
+  NAT_BUILTIN_JUMPS,
+  NAT_KUBE_CHAINS,
+  NAT_MASQUERADE_RULES,
+  SERVICES_TO_NODEPORTS,
+  type IptablesRuleset,
+} from '../kube-proxy/iptables-shape.js';
 
-/** kube-proxy's threshold for leaving out per-endpoint comments. */
-const LARGE_CLUSTER_ENDPOINTS = 1000;
-
-const svcChain = (sp: ProxyServicePort): string => `KUBE-SVC-${hash32(sp.portName + sp.protocol, 16)}`;
-const sepChain = (sp: ProxyServicePort, ep: string): string => `KUBE-SEP-${hash32(sp.portName + sp.protocol + ep, 16)}`;
+const svcChain = (sp: ProxyServicePort): string => iptablesChainName('SVC', sp.portName + sp.protocol);
+const sepChain = (sp: ProxyServicePort, ep: string): string => iptablesChainName('SEP', sp.portName + sp.protocol + ep);
 
 /** kube-proxy's probability(n): 1/n with ten decimals. */
 const probability = (n: number): string => (1 / n).toFixed(10);
@@ -25,39 +38,20 @@ const probability = (n: number): string => (1 / n).toFixed(10);
 export function iptablesJumps(): string {
   const lines = [
     '*filter',
-    ':KUBE-SERVICES - [0:0]',
-    ':KUBE-EXTERNAL-SERVICES - [0:0]',
-    ':KUBE-FORWARD - [0:0]',
-    ':KUBE-NODEPORTS - [0:0]',
-    ':KUBE-PROXY-FIREWALL - [0:0]',
-    ':KUBE-FIREWALL - [0:0]',
+    ...FILTER_KUBE_CHAINS,
     '-A INPUT -j KUBE-FIREWALL',
     '-A OUTPUT -j KUBE-FIREWALL',
-    '-A INPUT -m conntrack --ctstate NEW -m comment --comment "kubernetes load balancer firewall" -j KUBE-PROXY-FIREWALL',
-    '-A INPUT -m comment --comment "kubernetes health check service ports" -j KUBE-NODEPORTS',
-    '-A INPUT -m conntrack --ctstate NEW -m comment --comment "kubernetes externally-visible service portals" -j KUBE-EXTERNAL-SERVICES',
-    '-A FORWARD -m conntrack --ctstate NEW -m comment --comment "kubernetes load balancer firewall" -j KUBE-PROXY-FIREWALL',
-    '-A FORWARD -m comment --comment "kubernetes forwarding rules" -j KUBE-FORWARD',
-    '-A FORWARD -m conntrack --ctstate NEW -m comment --comment "kubernetes service portals" -j KUBE-SERVICES',
-    '-A FORWARD -m conntrack --ctstate NEW -m comment --comment "kubernetes externally-visible service portals" -j KUBE-EXTERNAL-SERVICES',
-    '-A OUTPUT -m conntrack --ctstate NEW -m comment --comment "kubernetes load balancer firewall" -j KUBE-PROXY-FIREWALL',
-    '-A OUTPUT -m conntrack --ctstate NEW -m comment --comment "kubernetes service portals" -j KUBE-SERVICES',
+    ...FILTER_INPUT_JUMPS,
+    ...FILTER_FORWARD_JUMPS,
+    ...FILTER_OUTPUT_JUMPS,
     'COMMIT',
     '*nat',
     ':KUBE-SERVICES - [0:0]',
     ':KUBE-POSTROUTING - [0:0]',
-    '-A PREROUTING -m comment --comment "kubernetes service portals" -j KUBE-SERVICES',
-    '-A OUTPUT -m comment --comment "kubernetes service portals" -j KUBE-SERVICES',
-    '-A POSTROUTING -m comment --comment "kubernetes postrouting rules" -j KUBE-POSTROUTING',
+    ...NAT_BUILTIN_JUMPS,
     'COMMIT',
   ];
   return lines.join('\n') + '\n';
-}
-
-export interface IptablesRuleset {
-  readonly text: string;
-  readonly chains: number;
-  readonly rules: number;
 }
 
 /**
@@ -69,32 +63,13 @@ export interface IptablesRuleset {
 export function iptablesRestoreInput(ports: readonly ProxyServicePort[], only?: ProxyServicePort): IptablesRuleset {
   const totalEndpoints = ports.reduce((n, sp) => n + sp.endpoints.length, 0);
   const comments = totalEndpoints <= LARGE_CLUSTER_ENDPOINTS;
-  const filter = [
-    '*filter',
-    ':KUBE-SERVICES - [0:0]',
-    ':KUBE-EXTERNAL-SERVICES - [0:0]',
-    ':KUBE-FORWARD - [0:0]',
-    ':KUBE-NODEPORTS - [0:0]',
-    ':KUBE-PROXY-FIREWALL - [0:0]',
-    ':KUBE-FIREWALL - [0:0]',
-    // With the default localhost NodePorts, kube-proxy also writes the route_localnet guard.
-    '-A KUBE-FIREWALL -m comment --comment "block incoming localnet connections" -d 127.0.0.0/8 ! -s 127.0.0.0/8 -m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT -j DROP',
-    '-A KUBE-FORWARD -m conntrack --ctstate INVALID -j DROP',
-    `-A KUBE-FORWARD -m comment --comment "kubernetes forwarding rules" -m mark --mark ${MASQ_MARK}/${MASQ_MARK} -j ACCEPT`,
-    '-A KUBE-FORWARD -m comment --comment "kubernetes forwarding conntrack rule" -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT',
-    'COMMIT',
-  ];
-  const natChains = [':KUBE-SERVICES - [0:0]', ':KUBE-NODEPORTS - [0:0]', ':KUBE-POSTROUTING - [0:0]', ':KUBE-MARK-MASQ - [0:0]'];
-  const natRules = [
-    `-A KUBE-POSTROUTING -m mark ! --mark ${MASQ_MARK}/${MASQ_MARK} -j RETURN`,
-    `-A KUBE-POSTROUTING -j MARK --xor-mark ${MASQ_MARK}`,
-    '-A KUBE-POSTROUTING -m comment --comment "kubernetes service traffic requiring SNAT" -j MASQUERADE --random-fully',
-    `-A KUBE-MARK-MASQ -j MARK --or-mark ${MASQ_MARK}`,
-  ];
+  const filter = ['*filter', ...FILTER_KUBE_CHAINS, ...FILTER_KUBE_RULES, 'COMMIT'];
+  const natChains = [...NAT_KUBE_CHAINS];
+  const natRules = [...NAT_MASQUERADE_RULES];
   for (const sp of ports) {
     if (sp.endpoints.length === 0) continue; // (kube-proxy would REJECT in filter; not in this cluster)
     const svc = svcChain(sp);
-    const match = `-m comment --comment "${sp.portName} cluster IP" -m ${sp.protocol} -p ${sp.protocol} -d ${sp.clusterIP} --dport ${sp.port}`;
+    const match = clusterIpMatch(sp.portName, sp.protocol, sp.clusterIP, sp.port);
     natRules.push(`-A KUBE-SERVICES ${match} -j ${svc}`);
     if (only && only !== sp) continue;
     natChains.push(`:${svc} - [0:0]`);
@@ -107,16 +82,12 @@ export function iptablesRestoreInput(ports: readonly ProxyServicePort[], only?: 
     });
     for (const ep of sp.endpoints) {
       const sep = sepChain(sp, ep);
-      const ip = ep.slice(0, ep.lastIndexOf(':'));
       const comment = comments ? ` -m comment --comment ${sp.portName}` : '';
       natChains.push(`:${sep} - [0:0]`);
-      natRules.push(`-A ${sep}${comment} -s ${ip}/32 -j KUBE-MARK-MASQ`);
-      natRules.push(`-A ${sep}${comment} -m ${sp.protocol} -p ${sp.protocol} -j DNAT --to-destination ${ep}`);
+      natRules.push(...endpointChainRules(sep, comment, sp.protocol, ep));
     }
   }
-  natRules.push(
-    '-A KUBE-SERVICES -m comment --comment "kubernetes service nodeports; NOTE: this must be the last rule in this chain" -m addrtype --dst-type LOCAL -j KUBE-NODEPORTS',
-  );
+  natRules.push(SERVICES_TO_NODEPORTS);
   const text = [...filter, '*nat', ...natChains, ...natRules, 'COMMIT'].join('\n') + '\n';
   return { text, chains: natChains.length + 6, rules: natRules.length + 4 };
 }

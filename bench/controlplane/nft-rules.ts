@@ -8,46 +8,32 @@
 // sha256(name) + "-" + name, with name "ns/svc/tcp/port[__ip/port]", like kube-proxy.
 
 import { CLUSTER } from './cluster.js';
-import { hash32, MASQ_MARK, type ProxyServicePort } from './kube-proxy-shape.js';
+import { type ProxyServicePort } from './kube-proxy-shape.js';
+import {
+  NFT_BASE_CHAINS,
+  NFT_CLUSTER_IPS_SET,
+  NFT_FIREWALL_CHECK_RULE,
+  NFT_JUMPS,
+  NFT_MASQUERADE_RULES,
+  NFT_SERVICE_IPS_MAP,
+  NFT_SERVICE_NODEPORTS_MAP,
+  NFT_SERVICES_RULE,
+  NFT_ADD_TABLE,
+  NFT_TABLE as T,
+  nftChainName,
+  nftClusterIpsCheck,
+  nftEndpointRules,
+  nftRuleset,
+  nftServiceMasqRule,
+  type NftRuleset,
+} from '../kube-proxy/nft-shape.js';
 
-const T = 'ip kube-proxy';
-
-const chainBase = (sp: ProxyServicePort): string => {
-  const name = `${sp.namespace}/${sp.name}/${sp.protocol}/${CLUSTER.portName}`;
-  return `${hash32(name, 8)}-${name}`;
-};
-const svcChain = (sp: ProxyServicePort): string => `service-${chainBase(sp)}`;
+const chainBase = (sp: ProxyServicePort): string => `${sp.namespace}/${sp.name}/${sp.protocol}/${CLUSTER.portName}`;
+const svcChain = (sp: ProxyServicePort): string => nftChainName('service', chainBase(sp));
 export const endpointChain = (sp: ProxyServicePort, ep: string): string => {
   const at = ep.lastIndexOf(':');
-  const name = `${sp.namespace}/${sp.name}/${sp.protocol}/${CLUSTER.portName}__${ep.slice(0, at)}/${ep.slice(at + 1)}`;
-  return `endpoint-${hash32(name, 8)}-${name}`;
+  return nftChainName('endpoint', `${chainBase(sp)}__${ep.slice(0, at)}/${ep.slice(at + 1)}`);
 };
-
-/** Numeric priorities (dstnat = -100, srcnat = 100): kube-proxy writes "dstnat-10" etc. */
-const BASE_CHAINS: ReadonlyArray<[string, string, string, number]> = [
-  ['filter-prerouting', 'filter', 'prerouting', -110],
-  ['filter-input', 'filter', 'input', -110],
-  ['filter-forward', 'filter', 'forward', -110],
-  ['filter-output', 'filter', 'output', -110],
-  ['filter-output-post-dnat', 'filter', 'output', -90],
-  ['nat-prerouting', 'nat', 'prerouting', -100],
-  ['nat-output', 'nat', 'output', -100],
-  ['nat-postrouting', 'nat', 'postrouting', 100],
-];
-
-const JUMPS: ReadonlyArray<[string, string, string]> = [
-  ['nodeport-endpoints-check', 'filter-input', 'ct state new '],
-  ['service-endpoints-check', 'filter-input', 'ct state new '],
-  ['service-endpoints-check', 'filter-forward', 'ct state new '],
-  ['service-endpoints-check', 'filter-output', 'ct state new '],
-  ['firewall-check', 'filter-prerouting', 'ct state new '],
-  ['firewall-check', 'filter-output', 'ct state new '],
-  ['services', 'nat-output', ''],
-  ['services', 'nat-prerouting', ''],
-  ['masquerading', 'nat-postrouting', ''],
-  ['cluster-ips-check', 'filter-forward', 'ct state new '],
-  ['cluster-ips-check', 'filter-output-post-dnat', 'ct state new '],
-];
 
 /** The table skeleton a full sync (re)creates before the per-service objects. */
 function setup(out: string[]): void {
@@ -57,23 +43,19 @@ function setup(out: string[]): void {
     created.add(c);
     out.push(`add chain ${T} ${c}`, `flush chain ${T} ${c}`);
   };
-  out.push(`add table ${T} { comment "rules for kube-proxy" ; }`);
-  for (const [name, type, hook, prio] of BASE_CHAINS) {
+  out.push(NFT_ADD_TABLE);
+  for (const [name, type, hook, prio] of NFT_BASE_CHAINS) {
     out.push(`add chain ${T} ${name} { type ${type} hook ${hook} priority ${prio} ; }`, `flush chain ${T} ${name}`);
   }
-  for (const [dst, src, extra] of JUMPS) {
+  for (const [dst, src, extra] of NFT_JUMPS) {
     ensure(dst);
     out.push(`add rule ${T} ${src} ${extra}jump ${dst}`);
   }
   for (const c of ['services', 'cluster-ips-check', 'masquerading', 'mark-for-masquerade']) ensure(c);
   out.push(
-    `add rule ${T} mark-for-masquerade mark set mark or ${MASQ_MARK}`,
-    `add rule ${T} masquerading mark and ${MASQ_MARK} == 0 return`,
-    `add rule ${T} masquerading mark set mark xor ${MASQ_MARK}`,
-    `add rule ${T} masquerading masquerade fully-random`,
-    `add set ${T} cluster-ips { type ipv4_addr ; comment "Active ClusterIPs" ; }`,
-    `add rule ${T} cluster-ips-check ip daddr @cluster-ips reject comment "Reject traffic to invalid ports of ClusterIPs"`,
-    `add rule ${T} cluster-ips-check ip daddr { ${CLUSTER.serviceCidr} } drop comment "Drop traffic to unallocated ClusterIPs"`,
+    ...NFT_MASQUERADE_RULES,
+    NFT_CLUSTER_IPS_SET,
+    ...nftClusterIpsCheck(CLUSTER.serviceCidr),
     `add map ${T} no-endpoint-services { type ipv4_addr . inet_proto . inet_service : verdict ; comment "vmap to drop or reject packets to services with no endpoints" ; }`,
     `add map ${T} no-endpoint-nodeports { type inet_proto . inet_service : verdict ; comment "vmap to drop or reject packets to service nodeports with no endpoints" ; }`,
     `add chain ${T} reject-chain { comment "helper for @no-endpoint-services / @no-endpoint-nodeports" ; }`,
@@ -85,10 +67,10 @@ function setup(out: string[]): void {
   );
   ensure('firewall-check');
   out.push(
-    `add rule ${T} firewall-check ip daddr . meta l4proto . th dport vmap @firewall-ips`,
-    `add map ${T} service-ips { type ipv4_addr . inet_proto . inet_service : verdict ; comment "ClusterIP, ExternalIP and LoadBalancer IP traffic" ; }`,
-    `add map ${T} service-nodeports { type inet_proto . inet_service : verdict ; comment "NodePort traffic" ; }`,
-    `add rule ${T} services ip daddr . meta l4proto . th dport vmap @service-ips`,
+    NFT_FIREWALL_CHECK_RULE,
+    NFT_SERVICE_IPS_MAP,
+    NFT_SERVICE_NODEPORTS_MAP,
+    NFT_SERVICES_RULE,
     `add rule ${T} services fib daddr type local ip daddr != 127.0.0.0/8 meta l4proto . th dport vmap @service-nodeports`,
   );
   for (const s of ['set cluster-ips', 'map service-ips', 'map firewall-ips', 'map no-endpoint-services', 'map no-endpoint-nodeports', 'map service-nodeports']) {
@@ -99,30 +81,16 @@ function setup(out: string[]): void {
 /** One Service port's chains and rules (ensureChain = add + flush, as kube-proxy does). */
 function servicePort(out: string[], sp: ProxyServicePort, withElements: boolean): void {
   const svc = svcChain(sp);
-  const eps = sp.endpoints.map((ep) => ({ ep, chain: endpointChain(sp, ep), ip: ep.slice(0, ep.lastIndexOf(':')) }));
+  const eps = sp.endpoints.map((ep) => ({ ep, chain: endpointChain(sp, ep) }));
   for (const e of eps) out.push(`add chain ${T} ${e.chain}`, `flush chain ${T} ${e.chain}`);
   out.push(`add chain ${T} ${svc}`, `flush chain ${T} ${svc}`);
   if (withElements) {
     out.push(`add element ${T} cluster-ips { ${sp.clusterIP} }`);
     out.push(`add element ${T} service-ips { ${sp.clusterIP} . ${sp.protocol} . ${sp.port} : goto ${svc} }`);
   }
-  out.push(`add rule ${T} ${svc} ip daddr ${sp.clusterIP} ${sp.protocol} dport ${sp.port} ip saddr != ${CLUSTER.podCidr} jump mark-for-masquerade`);
+  out.push(nftServiceMasqRule(svc, sp.clusterIP, sp.protocol, sp.port, CLUSTER.podCidr));
   out.push(`add rule ${T} ${svc} numgen random mod ${eps.length} vmap { ${eps.map((e, i) => `${i} : goto ${e.chain}`).join(' , ')} }`);
-  for (const e of eps) {
-    out.push(`add rule ${T} ${e.chain} ip saddr ${e.ip} jump mark-for-masquerade`);
-    out.push(`add rule ${T} ${e.chain} meta l4proto ${sp.protocol} dnat to ${e.ep}`);
-  }
-}
-
-export interface NftRuleset {
-  readonly text: string;
-  readonly chains: number;
-  readonly lines: number;
-}
-
-function ruleset(out: string[]): NftRuleset {
-  const chains = out.filter((l) => l.startsWith('add chain')).length;
-  return { text: out.join('\n') + '\n', chains, lines: out.length };
+  for (const e of eps) out.push(...nftEndpointRules(e.chain, sp.protocol, e.ep));
 }
 
 /** A full sync: the whole table from scratch. */
@@ -130,7 +98,7 @@ export function nftFullSync(ports: readonly ProxyServicePort[]): NftRuleset {
   const out: string[] = [];
   setup(out);
   for (const sp of ports) if (sp.endpoints.length > 0) servicePort(out, sp, true);
-  return ruleset(out);
+  return nftRuleset(out);
 }
 
 /**
@@ -143,5 +111,5 @@ export function nftPartialSync(sp: ProxyServicePort, staleEndpoints: readonly st
   const out: string[] = [];
   servicePort(out, sp, false);
   for (const ep of staleEndpoints) out.push(`flush chain ${T} ${endpointChain(sp, ep)}`);
-  return ruleset(out);
+  return nftRuleset(out);
 }

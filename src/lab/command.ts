@@ -67,36 +67,35 @@ export function checkNoOverlap(ranges: Record<string, string>, host: Cidr[] = ho
   }
 }
 
+/** The `kpx agent` flags labUp starts the agent on `node` with, then `extra` ones. */
+export function labAgentArgs(node: string, manifests: string, paths: LabPaths, extra: readonly string[] = []): string[] {
+  return [
+    '--manifests',
+    manifests,
+    '--node-name',
+    node,
+    '--pod-interfaces',
+    `${POD_IF_PREFIX}*`,
+    '--external-interface',
+    NODE_EXT_IF,
+    '--bpffs-dir',
+    join(paths.pinRoot, node),
+    '--service-cidr',
+    LAB_RANGES['service-cidr'],
+    '--metrics-bind-address',
+    '127.0.0.1:10249',
+    '--healthz-bind-address',
+    '127.0.0.1:10256',
+    ...extra,
+  ];
+}
+
 /** Starts an agent in a node namespace and waits for its "ready" log line. */
 export async function startLabAgent(lab: Lab, node: string, manifests: string, paths: LabPaths): Promise<string> {
   const n = lab.nodes.find((x) => x.name === node)!;
   const logPath = join(paths.stateDir, `${node}.log`);
   const log = openSync(logPath, 'a');
-  const child = spawnIn(
-    n.ns,
-    process.execPath,
-    [
-      KPX_BIN,
-      'agent',
-      '--manifests',
-      manifests,
-      '--node-name',
-      node,
-      '--pod-interfaces',
-      `${POD_IF_PREFIX}*`,
-      '--external-interface',
-      NODE_EXT_IF,
-      '--bpffs-dir',
-      join(paths.pinRoot, node),
-      '--service-cidr',
-      LAB_RANGES['service-cidr'],
-      '--metrics-bind-address',
-      '127.0.0.1:10249',
-      '--healthz-bind-address',
-      '127.0.0.1:10256',
-    ],
-    { detached: true, logFile: log },
-  );
+  const child = spawnIn(n.ns, process.execPath, [KPX_BIN, 'agent', ...labAgentArgs(node, manifests, paths)], { detached: true, logFile: log });
   let exited: number | null | undefined;
   child.once('exit', (code) => (exited = code));
   const deadline = Date.now() + 30_000;

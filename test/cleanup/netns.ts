@@ -2,12 +2,9 @@
 // process: setns(2) moves only the calling thread, which is where the native attach
 // calls open their netlink sockets.
 import { execFileSync } from 'node:child_process';
-import { closeSync, openSync } from 'node:fs';
-import koffi from 'koffi';
 
-const libc = koffi.load('libc.so.6');
-const setns = libc.func('int setns(int fd, int nstype)');
-const CLONE_NEWNET = 0x40000000;
+// The setns-based helper is the native tests' one.
+export { inNetns } from '../native/netns.js';
 
 export function ip(...args: string[]): string {
   return execFileSync('ip', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
@@ -30,25 +27,6 @@ export function addVeth(ns: string, a: string, b: string): void {
   ip('-n', ns, 'link', 'add', a, 'type', 'veth', 'peer', 'name', b);
   ip('-n', ns, 'link', 'set', a, 'up');
   ip('-n', ns, 'link', 'set', b, 'up');
-}
-
-export function inNetns<T>(ns: string, fn: () => T): T {
-  const home = openSync('/proc/thread-self/ns/net', 'r');
-  const target = openSync(`/run/netns/${ns}`, 'r');
-  try {
-    if ((setns(target, CLONE_NEWNET) as number) !== 0) throw new Error(`setns into ${ns} failed (errno ${koffi.errno()})`);
-    try {
-      return fn();
-    } finally {
-      if ((setns(home, CLONE_NEWNET) as number) !== 0) {
-        process.stderr.write('FATAL: could not return to the original network namespace\n');
-        process.exit(70);
-      }
-    }
-  } finally {
-    closeSync(target);
-    closeSync(home);
-  }
 }
 
 /** `tc -j filter show dev IF DIR` inside `ns`. */

@@ -54,12 +54,14 @@ export function deleteNetns(ns: TestNetns): void {
   }
 }
 
-/** Run `fn` with this thread inside the namespace; always comes back out. */
-export function inNetns<T>(ns: TestNetns, fn: () => T): T {
+/** Run `fn` with this thread inside the namespace (a TestNetns or a name under
+ *  /run/netns); always comes back out. */
+export function inNetns<T>(ns: TestNetns | string, fn: () => T): T {
+  const name = typeof ns === 'string' ? ns : ns.name;
   const home = openSync('/proc/thread-self/ns/net', 'r');
-  const target = openSync(`/run/netns/${ns.name}`, 'r');
+  const target = openSync(`/run/netns/${name}`, 'r');
   try {
-    if ((setns(target, CLONE_NEWNET) as number) !== 0) throw new Error(`setns into ${ns.name} failed (errno ${koffi.errno()})`);
+    if ((setns(target, CLONE_NEWNET) as number) !== 0) throw new Error(`setns into ${name} failed (errno ${koffi.errno()})`);
     try {
       return fn();
     } finally {

@@ -6,10 +6,9 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, openSync, readFileSync, closeSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { LabPaths } from '../../src/lab/command.js';
-import { LAB_RANGES } from '../../src/lab/command.js';
+import { labAgentArgs, type LabPaths } from '../../src/lab/command.js';
 import { execIn, spawnIn } from '../../src/lab/netns.js';
-import { NODE_EXT_IF, POD_IF_PREFIX, type Lab } from '../../src/lab/topology.js';
+import type { Lab } from '../../src/lab/topology.js';
 
 const KPX = fileURLToPath(new URL('../../bin/kpx.js', import.meta.url));
 
@@ -69,27 +68,7 @@ export interface StartedAgent {
 
 /** Starts an agent on `node` as labUp does, plus `extra` flags, logging at debug. Does not wait. */
 export function startAgent(lab: Lab, paths: LabPaths, node: string, extra: string[] = []): StartedAgent {
-  const args = [
-    '--manifests',
-    join(paths.stateDir, 'manifests'),
-    '--node-name',
-    node,
-    '--pod-interfaces',
-    `${POD_IF_PREFIX}*`,
-    '--external-interface',
-    NODE_EXT_IF,
-    '--bpffs-dir',
-    pinDirOf(paths, node),
-    '--service-cidr',
-    LAB_RANGES['service-cidr'],
-    '--metrics-bind-address',
-    '127.0.0.1:10249',
-    '--healthz-bind-address',
-    '127.0.0.1:10256',
-    '--log-level',
-    'debug',
-    ...extra,
-  ];
+  const args = labAgentArgs(node, join(paths.stateDir, 'manifests'), paths, ['--log-level', 'debug', ...extra]);
   return spawnAgent(nodeNs(lab, node), node, args, logPathOf(paths, node));
 }
 
