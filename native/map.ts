@@ -124,20 +124,36 @@ export class BpfMap {
     if (keys.length === 0) return;
     keys.forEach((k) => this.#checkKey(k));
     values.forEach((v) => this.#checkValue(v));
-    const count = [keys.length];
-    const opts = { sz: koffi.sizeof(BpfMapBatchOpts), elem_flags: 0, flags: 0 };
-    const rc = bpf.map_update_batch(this.fd, Buffer.concat(keys), Buffer.concat(values), count, opts) as number;
-    if (rc === 0) return;
-    const errno = errnoOfRc(rc);
-    const done = doneBeforeError(count[0], keys.length);
-    if (!BATCH_UNSUPPORTED.has(errno)) throw this.#updateError(errno);
-    for (let i = done; i < keys.length; i++) this.update(keys[i]!, values[i]!);
+    this.updateBatchPacked(Buffer.concat(keys), Buffer.concat(values), keys.length);
   }
 
   /**
-   * Delete many elements with BPF_MAP_DELETE_BATCH. Keys that are not in the map are
-   * skipped. Returns how many elements were deleted.
+   * updateBatch for `count` keys and values already laid out back to back: the caller
+   * encodes straight into two buffers instead of one small Buffer per entry (a full sync
+   * writes hundreds of thousands of entries).
    */
+  updateBatchPacked(keys: Buffer, values: Buffer, count: number): void {
+    if (count === 0) return;
+    const vsize = this.valueBufferSize;
+    if (keys.length !== count * this.keySize || values.length !== count * vsize) {
+      throw new BpfError(
+        `update batch ${this.name}`,
+        ERRNO.EINVAL,
+        `${count} entries need ${count * this.keySize} key and ${count * vsize} value bytes, got ${keys.length} and ${values.length}`,
+      );
+    }
+    const done = [count];
+    const opts = { sz: koffi.sizeof(BpfMapBatchOpts), elem_flags: 0, flags: 0 };
+    const rc = bpf.map_update_batch(this.fd, keys, values, done, opts) as number;
+    if (rc === 0) return;
+    const errno = errnoOfRc(rc);
+    const first = doneBeforeError(done[0], count);
+    if (!BATCH_UNSUPPORTED.has(errno)) throw this.#updateError(errno);
+    for (let i = first; i < count; i++) {
+      this.update(keys.subarray(i * this.keySize, (i + 1) * this.keySize), values.subarray(i * vsize, (i + 1) * vsize));
+    }
+  }
+
   deleteBatch(keys: Buffer[]): number {
     keys.forEach((k) => this.#checkKey(k));
     const opts = { sz: koffi.sizeof(BpfMapBatchOpts), elem_flags: 0, flags: 0 };

@@ -398,13 +398,17 @@ export interface SvcStats {
 
 const L = LAYOUTS;
 
+/** Writes a kpx_svc_key at `o` (the bytes there must be zero: padding is not written). */
+export function writeSvcKey(b: Buffer, o: number, k: SvcKey): void {
+  writeIpv4(b, o + L.svcKey.fields.addr.offset, k.addr);
+  b.writeUInt16BE(k.port, o + L.svcKey.fields.port.offset);
+  b.writeUInt16LE(k.slot, o + L.svcKey.fields.slot.offset);
+  b.writeUInt8(k.proto, o + L.svcKey.fields.proto.offset);
+  b.writeUInt8(k.scope, o + L.svcKey.fields.scope.offset);
+}
 export function encodeSvcKey(k: SvcKey): Buffer {
   const b = Buffer.alloc(L.svcKey.size);
-  writeIpv4(b, L.svcKey.fields.addr.offset, k.addr);
-  b.writeUInt16BE(k.port, L.svcKey.fields.port.offset);
-  b.writeUInt16LE(k.slot, L.svcKey.fields.slot.offset);
-  b.writeUInt8(k.proto, L.svcKey.fields.proto.offset);
-  b.writeUInt8(k.scope, L.svcKey.fields.scope.offset);
+  writeSvcKey(b, 0, k);
   return b;
 }
 export function decodeSvcKey(b: Buffer): SvcKey {
@@ -417,13 +421,16 @@ export function decodeSvcKey(b: Buffer): SvcKey {
   };
 }
 
+export function writeSvcValue(b: Buffer, o: number, v: SvcValue): void {
+  b.writeUInt32LE(v.backendId, o + L.svcValue.fields.backend_id.offset);
+  b.writeUInt32LE(v.svcId, o + L.svcValue.fields.svc_id.offset);
+  b.writeUInt16LE(v.count, o + L.svcValue.fields.count.offset);
+  b.writeUInt16LE(v.flags, o + L.svcValue.fields.flags.offset);
+  b.writeUInt32LE(v.affinityTimeoutS, o + L.svcValue.fields.affinity_timeout_s.offset);
+}
 export function encodeSvcValue(v: SvcValue): Buffer {
   const b = Buffer.alloc(L.svcValue.size);
-  b.writeUInt32LE(v.backendId, L.svcValue.fields.backend_id.offset);
-  b.writeUInt32LE(v.svcId, L.svcValue.fields.svc_id.offset);
-  b.writeUInt16LE(v.count, L.svcValue.fields.count.offset);
-  b.writeUInt16LE(v.flags, L.svcValue.fields.flags.offset);
-  b.writeUInt32LE(v.affinityTimeoutS, L.svcValue.fields.affinity_timeout_s.offset);
+  writeSvcValue(b, 0, v);
   return b;
 }
 export function decodeSvcValue(b: Buffer): SvcValue {
@@ -445,13 +452,23 @@ export function decodeBackendId(b: Buffer): number {
   return b.readUInt32LE(0);
 }
 
+export function writeBackend(b: Buffer, o: number, v: Backend): void {
+  writeIpv4(b, o + L.backend.fields.addr.offset, v.addr);
+  b.writeUInt16BE(v.port, o + L.backend.fields.port.offset);
+  b.writeUInt8(v.proto, o + L.backend.fields.proto.offset);
+  b.writeUInt8(v.state, o + L.backend.fields.state.offset);
+  b.writeUInt32LE(v.svcId, o + L.backend.fields.svc_id.offset);
+}
 export function encodeBackend(v: Backend): Buffer {
   const b = Buffer.alloc(L.backend.size);
-  writeIpv4(b, L.backend.fields.addr.offset, v.addr);
-  b.writeUInt16BE(v.port, L.backend.fields.port.offset);
-  b.writeUInt8(v.proto, L.backend.fields.proto.offset);
-  b.writeUInt8(v.state, L.backend.fields.state.offset);
-  b.writeUInt32LE(v.svcId, L.backend.fields.svc_id.offset);
+  writeBackend(b, 0, v);
+  return b;
+}
+
+/** Encodes `items` back to back into one zeroed buffer of `size`-byte records. */
+export function packRecords<T>(items: readonly T[], size: number, write: (b: Buffer, offset: number, item: T) => void): Buffer {
+  const b = Buffer.alloc(items.length * size);
+  for (let i = 0; i < items.length; i++) write(b, i * size, items[i]!);
   return b;
 }
 export function decodeBackend(b: Buffer): Backend {

@@ -4,7 +4,16 @@
 // A full map is handled Service by Service (see apply): batches are not atomic, so the
 // fallback is what keeps every Service whole or absent.
 
-import { encodeBackend, encodeBackendId, encodeSrcRangeKey, encodeSvcKey, encodeSvcValue } from '../datapath/abi.js';
+import {
+  encodeBackendId,
+  encodeSrcRangeKey,
+  encodeSvcKey,
+  LAYOUTS,
+  packRecords,
+  writeBackend,
+  writeSvcKey,
+  writeSvcValue,
+} from '../datapath/abi.js';
 import { parseCidr, formatIpv4 } from '../net/ipv4.js';
 import type { EncodedFrontend, EncodedState } from '../encoder/types.js';
 import { emptyPlan, planFrontend, planSize, type SrcRange, type WritePlan } from './plan.js';
@@ -15,6 +24,7 @@ import { MapFullError } from '../errors.js';
 /** The map operations the reconciler needs; native/BpfMap provides them. */
 export interface WritableMap extends MapReader {
   updateBatch(keys: Buffer[], values: Buffer[]): void;
+  updateBatchPacked(keys: Buffer, values: Buffer, count: number): void;
   deleteBatch(keys: Buffer[]): void;
 }
 
@@ -180,26 +190,30 @@ export class Reconciler {
 
   private write(p: WritePlan): void {
     const { services, backends, srcRanges } = this.maps;
-    if (p.backendUpserts.length)
-      backends.updateBatch(
-        p.backendUpserts.map(([id]) => encodeBackendId(id)),
-        p.backendUpserts.map(([, b]) => encodeBackend(b)),
+    const upsert = <K, V>(
+      map: WritableMap,
+      entries: ReadonlyArray<readonly [K, V]>,
+      key: [number, (b: Buffer, o: number, k: K) => void],
+      value: [number, (b: Buffer, o: number, v: V) => void],
+    ): void => {
+      if (!entries.length) return;
+      map.updateBatchPacked(
+        packRecords(entries, key[0], (b, o, e) => key[1](b, o, e[0])),
+        packRecords(entries, value[0], (b, o, e) => value[1](b, o, e[1])),
+        entries.length,
       );
-    if (p.slotWrites.length)
-      services.updateBatch(
-        p.slotWrites.map(([k]) => encodeSvcKey(k)),
-        p.slotWrites.map(([, v]) => encodeSvcValue(v)),
-      );
+    };
+    const BACKEND_ID: [number, (b: Buffer, o: number, id: number) => void] = [4, (b, o, id) => void b.writeUInt32LE(id, o)];
+    const SVC_KEY: [number, typeof writeSvcKey] = [LAYOUTS.svcKey.size, writeSvcKey];
+    const SVC_VALUE: [number, typeof writeSvcValue] = [LAYOUTS.svcValue.size, writeSvcValue];
+    upsert(backends, p.backendUpserts, BACKEND_ID, [LAYOUTS.backend.size, writeBackend]);
+    upsert(services, p.slotWrites, SVC_KEY, SVC_VALUE);
     if (p.rangeUpserts.length)
       srcRanges.updateBatch(
         p.rangeUpserts.map(rangeKey),
         p.rangeUpserts.map(() => ALLOWED),
       );
-    if (p.frontendWrites.length)
-      services.updateBatch(
-        p.frontendWrites.map(([k]) => encodeSvcKey(k)),
-        p.frontendWrites.map(([, v]) => encodeSvcValue(v)),
-      );
+    upsert(services, p.frontendWrites, SVC_KEY, SVC_VALUE);
     if (p.frontendDeletes.length) services.deleteBatch(p.frontendDeletes.map(encodeSvcKey));
     if (p.slotDeletes.length) services.deleteBatch(p.slotDeletes.map(encodeSvcKey));
     if (p.backendDeletes.length) backends.deleteBatch(p.backendDeletes.map(encodeBackendId));
