@@ -7,7 +7,7 @@ import { BpfMapBatchOpts, BpfMapInfo, bpf, c, koffi, PERCPU_MAP_TYPES } from './
 import { bpfError, check, ERRNO, errnoOfRc } from './fail.js';
 import { numPossibleCpus } from './cpus.js';
 import { resetLibbpfLog } from './log.js';
-import { expectFdKind } from './fdkind.js';
+import { openPinnedFd } from './fdkind.js';
 
 export const UPDATE_FLAGS = { ANY: 0, NOEXIST: 1, EXIST: 2 } as const;
 export type UpdateFlag = (typeof UPDATE_FLAGS)[keyof typeof UPDATE_FLAGS];
@@ -60,15 +60,7 @@ export class BpfMap {
 
   /** Open a map pinned on bpffs; the returned handle owns its fd. */
   static openPinned(path: string): BpfMap {
-    resetLibbpfLog();
-    const fd = check(`bpf_obj_get ${path}`, bpf.obj_get(path) as number);
-    try {
-      expectFdKind(fd, 'map', path);
-      return new BpfMap(fd, mapInfoByFd(fd, path), true);
-    } catch (err) {
-      c.close(fd);
-      throw err;
-    }
+    return openPinnedFd(path, 'map', (fd) => new BpfMap(fd, mapInfoByFd(fd, path), true));
   }
 
   pin(path: string): void {

@@ -3,7 +3,7 @@ import { BpfError } from '../src/errors.js';
 import { BpfProgInfoHead, BpfTestRunOpts, bpf, c, koffi } from './libbpf.js';
 import { bpfError, check, ERRNO, errnoOfRc } from './fail.js';
 import { resetLibbpfLog } from './log.js';
-import { expectFdKind } from './fdkind.js';
+import { openPinnedFd } from './fdkind.js';
 
 export interface TestRunOptions {
   /** The packet. tc (sched_cls) programs need at least an Ethernet header (14 bytes). */
@@ -47,19 +47,13 @@ export class BpfProgram {
 
   /** Open a program pinned on bpffs; the returned handle owns its fd. */
   static openPinned(path: string): BpfProgram {
-    resetLibbpfLog();
-    const fd = check(`bpf_obj_get ${path}`, bpf.obj_get(path) as number);
-    try {
-      expectFdKind(fd, 'prog', path);
+    return openPinnedFd(path, 'prog', (fd) => {
       const size = koffi.sizeof(BpfProgInfoHead);
       const buf = Buffer.alloc(size);
       check(`bpf_obj_get_info_by_fd ${path}`, bpf.obj_get_info_by_fd(fd, buf, [size]) as number);
       const info = koffi.decode(buf, BpfProgInfoHead) as { name: string; type: number };
       return new BpfProgram(fd, info.name, info.type, true);
-    } catch (err) {
-      c.close(fd);
-      throw err;
-    }
+    });
   }
 
   pin(path: string): void {
