@@ -3,9 +3,10 @@
  * L4 checksum is done differently in each).
  *
  * One call rewrites the whole tuple: the diffs of every changed field are summed first,
- * then the L4 checksum is fixed with at most two helper calls (tc) or inline (XDP), and
- * the IP checksum inline. For UDP a zero ("no checksum") field stays zero and a computed
- * zero becomes 0xffff (RFC 768).
+ * then the L4 checksum is fixed inline (XDP, and tc unless the skb is CHECKSUM_COMPLETE,
+ * where at most two helper calls do it; ctx.h says why), and the IP checksum inline.
+ * For UDP a zero ("no checksum") field stays zero and a computed zero becomes 0xffff
+ * (RFC 768).
  */
 #ifndef KPX_NAT_H
 #define KPX_NAT_H
@@ -63,9 +64,9 @@ static __always_inline int kpx_nat_rewrite(void *ctx, const int xdp, const struc
 	if (kpx_l4_csum(ctx, xdp, csum_off, addr_diff, port_diff, udp))
 		return -1;
 
-	/* The tc helpers may have reallocated the header: derive the pointers again. They
-	 * also made it writable up to the L4 checksum, so direct stores are allowed (and
-	 * cheaper than store helpers). */
+	/* A tc checksum helper may have reallocated the header: derive the pointers again.
+	 * Direct stores are cheaper than store helpers and allowed: for a program that
+	 * writes packet data, the verifier adds a prologue that unclones the skb's head. */
 	data = kpx_data(ctx, xdp);
 	data_end = kpx_data_end(ctx, xdp);
 	ip = data + KPX_L3_OFF;

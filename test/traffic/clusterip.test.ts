@@ -2,6 +2,7 @@
 // (the agent's standalone path), reached from a client pod over veth pairs.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execIn } from '../../src/lab/netns.js';
 import { eventually, service, slice, tally, TestCluster } from './harness.js';
 
 const VIP = '10.97.0.10';
@@ -171,4 +172,32 @@ test('killing and restarting the agent keeps established connections and every S
   assert.equal(uagain.answers[0]!.pod, ufirst.answers[0]!.pod, 'UDP flow kept its backend');
   const res = await p.http(VIP, 8080, 30);
   assert.deepEqual([...tally(res.answers).keys()].sort(), BACKENDS);
+});
+
+// A pod's TCP and UDP packets reach kpx_from_pod as CHECKSUM_PARTIAL skbs: the L4 field
+// holds only the pseudo-header seed, which kpx updates inline (bpf/ctx.h). Between veths
+// the sum is normally never computed, so a wrong seed would go unnoticed here and break
+// on a real NIC. With transmit checksumming off on the node side of the pod veths the
+// kernel computes every checksum in software from the translated seed before delivery,
+// and the receiving pod verifies it: a wrong seed loses the packet.
+test('translated packets of pods carry correct checksums when the node computes them in software (CHECKSUM_PARTIAL seed)', async () => {
+  program(BACKENDS);
+  const p = c.probe();
+  await eventually(async () => (await p.http(VIP, 8080, 1)).ok, 5000, 'service up');
+  const devs = [...BACKENDS, 'client'].map((n) => c.pod(n).hostIf);
+  const offload = (on: boolean) => {
+    for (const dev of devs) execIn(c.nodeNs, 'ethtool', ['-K', dev, 'tx', on ? 'on' : 'off']);
+  };
+  offload(false);
+  try {
+    for (const dev of devs) assert.match(execIn(c.nodeNs, 'ethtool', ['-k', dev]), /tx-checksumming: off/);
+    const tcp = await p.http(VIP, 8080, 30);
+    assert.ok(tcp.ok, tcp.error);
+    assert.deepEqual([...tally(tcp.answers).keys()].sort(), BACKENDS);
+    const udp = await p.udp(VIP, 8080, 30);
+    assert.ok(udp.ok, udp.error);
+    assert.deepEqual([...tally(udp.answers).keys()].sort(), BACKENDS);
+  } finally {
+    offload(true);
+  }
 });
