@@ -52,8 +52,11 @@ struct kpx_ct_key {
 
 struct kpx_ct_value {
 	__u64 last_seen_ns; /* ns of the last packet, kpx clock (kpx_now() in conntrack.h) */
-	__be32 nat_addr; /* REPLY: frontend address to restore as source */
-	__be16 nat_port; /* REPLY: frontend port to restore as source */
+	/* REPLY: the frontend address and port to restore as source.
+	 * FORWARD with KPX_CT_F_BACKEND_CACHED: backend_id's address and port, as the
+	 * backends map held them at backend_gen (conntrack.h: the backend cache). */
+	__be32 nat_addr;
+	__be16 nat_port;
 	__u16 flags; /* KPX_CT_F_* */
 	__u32 backend_id; /* FORWARD: chosen backend; REPLY: the same backend */
 	__u32 svc_id;
@@ -62,7 +65,8 @@ struct kpx_ct_value {
 	 * REPLY: the client address and port to restore as destination. */
 	__be32 peer_addr;
 	__be16 peer_port;
-	__u16 pad;
+	__u16 backend_gen; /* FORWARD with KPX_CT_F_BACKEND_CACHED: low 16 bits of the
+			    * kpx_backend_gen_v1 value the cache was filled under */
 };
 
 /* kpx_affinity_v1: ClientIP session affinity (A1). */

@@ -11,6 +11,21 @@
  * Entries are updated in place; two CPUs handling packets of the same flow may race on
  * last_seen_ns and flags. Both races are benign: a timestamp is as good as another a few
  * ns apart, and a lost CLOSING bit only keeps the entry for the longer timeout.
+ *
+ * The backend cache. A FORWARD entry also carries its backend's address and port
+ * (nat_addr/nat_port, KPX_CT_F_BACKEND_CACHED), so an established packet needs no
+ * backends-map lookup. The cache is trusted only while
+ *   - the backend generation (kpx_backend_gen_v1, bumped by the control plane after it
+ *     deletes or rewrites a backend) is the one it was filled under, so a removed
+ *     backend still moves its flows on their next packet (C2); and
+ *   - the entry was seen less than KPX_CT_REFRESH_NS ago, so the 16-bit generation it
+ *     keeps cannot have wrapped around to match again (that would take 65,536 control-
+ *     plane writes within a second).
+ * Otherwise the packet looks the backend up and the entry is rewritten whole with a
+ * fresh cache (bpf_map_update_elem, not in place), so a reader never sees an address of
+ * one backend with the port of another. The generation is read before the backend is
+ * looked up: a deletion between the two leaves the older generation in the cache, which
+ * the next packet then distrusts.
  */
 #ifndef KPX_CONNTRACK_H
 #define KPX_CONNTRACK_H
@@ -51,6 +66,31 @@ static __always_inline __u64 kpx_now(void)
 	default: return bpf_ktime_get_coarse_ns();
 	}
 	return (bpf_jiffies64() - (__u64)(__u32)(-300 * (int)CONFIG_HZ)) * tick_ns;
+}
+
+/* The current backend generation (see the top of this file). */
+static __always_inline __u32 kpx_backend_gen(void)
+{
+	__u32 zero = 0;
+	__u32 *gen = bpf_map_lookup_elem(&kpx_backend_gen_v1, &zero);
+
+	return gen ? *gen : 0;
+}
+
+/* Whether a FORWARD entry's backend cache may be used for a packet at `now`. */
+static __always_inline int kpx_ct_cache_valid(const struct kpx_ct_value *v, __u32 gen, __u64 now)
+{
+	return (v->flags & KPX_CT_F_BACKEND_CACHED) && v->backend_gen == (__u16)gen &&
+	       (__s64)(now - v->last_seen_ns) < (__s64)KPX_CT_REFRESH_NS;
+}
+
+/* Fills a FORWARD value's backend cache (the value is then written whole). */
+static __always_inline void kpx_ct_cache_fill(struct kpx_ct_value *v, __be32 addr, __be16 port, __u32 gen)
+{
+	v->nat_addr = addr;
+	v->nat_port = port;
+	v->backend_gen = (__u16)gen;
+	v->flags |= KPX_CT_F_BACKEND_CACHED;
 }
 
 static __always_inline struct kpx_ct_key kpx_ct_key_of(const struct kpx_pkt *p, __u8 dir)
@@ -160,12 +200,13 @@ struct kpx_ct_flow {
 	struct kpx_ct_value rep;
 };
 
-/* Fills both entries of a flow from packet p to backend (addr, port, id). `snat`: the
- * source becomes (src_addr, src_port); otherwise those are ignored. */
+/* Fills both entries of a flow from packet p to backend (addr, port, id), chosen under
+ * backend generation `gen`. `snat`: the source becomes (src_addr, src_port); otherwise
+ * those are ignored. */
 static __always_inline void kpx_ct_flow_init(struct kpx_ct_flow *f, const struct kpx_pkt *p,
 					     __be32 backend_addr, __be16 backend_port,
-					     __u32 backend_id, __u32 svc_id, __u64 now, int snat,
-					     __be32 src_addr, __be16 src_port)
+					     __u32 backend_id, __u32 svc_id, __u32 gen, __u64 now,
+					     int snat, __be32 src_addr, __be16 src_port)
 {
 	__u16 flags = p->ct_flags | (snat ? KPX_CT_F_SNAT : 0);
 
@@ -180,6 +221,7 @@ static __always_inline void kpx_ct_flow_init(struct kpx_ct_flow *f, const struct
 		.peer_addr = snat ? src_addr : 0,
 		.peer_port = snat ? src_port : 0,
 	};
+	kpx_ct_cache_fill(&f->fwd, backend_addr, backend_port, gen);
 	f->rep = (struct kpx_ct_value){
 		.last_seen_ns = now,
 		.nat_addr = p->daddr,

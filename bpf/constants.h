@@ -125,6 +125,9 @@
 #define KPX_CT_F_SEEN_REPLY (1 << 0)
 #define KPX_CT_F_CLOSING    (1 << 1) /* FIN or RST seen in either direction */
 #define KPX_CT_F_SNAT       (1 << 2) /* source translated too: see peer_addr in abi.h */
+/* FORWARD only: nat_addr/nat_port cache the backend (conntrack.h). Set only when an
+ * entry is written whole, never by an in-place update. */
+#define KPX_CT_F_BACKEND_CACHED (1 << 15)
 
 /* Why a packet was passed, forwarded or dropped: the index of kpx_counters_v1.
  * Id 0 is reserved as invalid, as in every kpx id space. Keep in step with

@@ -91,26 +91,45 @@ static __always_inline __u32 kpx_send(void *ctx, const int xdp, const enum kpx_o
 	return KPX_TX_OUT(reason);
 }
 
-/* 1. A packet of a tracked flow: to the flow's backend, even when it is TERMINATING
- * (C3). Returns 0 when that backend is gone, so the caller reselects (C2). */
+/* 1. A packet of a tracked flow (FORWARD entry ct under key): to the flow's backend,
+ * even when it is TERMINATING (C3), from the entry's backend cache when it may be
+ * trusted (conntrack.h). Returns 0 when that backend is gone, so the caller reselects
+ * (C2). */
 static __always_inline __u32 kpx_established(void *ctx, const int xdp, const enum kpx_origin origin,
-					     const struct kpx_pkt *p, struct kpx_ct_value *ct,
-					     __u64 now, __u32 *svc_id)
+					     const struct kpx_pkt *p, const struct kpx_ct_key *key,
+					     struct kpx_ct_value *ct, __u64 now, __u32 *svc_id)
 {
-	__u32 flow_svc = ct->svc_id;
-	struct kpx_backend *be = kpx_lb_backend(ct->backend_id, flow_svc);
+	__u32 gen = kpx_backend_gen();
 	struct kpx_nat t = kpx_nat_of(p);
+	struct kpx_ct_value v;
+	int touched;
 
-	if (!be)
-		return 0;
-	*svc_id = flow_svc;
-	t.daddr = be->addr;
-	t.dport = be->port;
+	if (kpx_ct_cache_valid(ct, gen, now)) {
+		t.daddr = ct->nat_addr;
+		t.dport = ct->nat_port;
+		touched = kpx_ct_touch(ct, now, p->ct_flags);
+	} else {
+		struct kpx_backend *be = kpx_lb_backend(ct->backend_id, ct->svc_id);
+
+		if (!be)
+			return 0;
+		t.daddr = be->addr;
+		t.dport = be->port;
+		v = *ct;
+		kpx_ct_cache_fill(&v, t.daddr, t.dport, gen);
+		kpx_ct_touch(&v, now, p->ct_flags);
+		/* Best effort: if the write fails, the next packet looks the backend up again.
+		 * An LRU map recycles the replaced element at once: only v is read after. */
+		bpf_map_update_elem(&kpx_ct_v1, key, &v, BPF_EXIST);
+		ct = &v;
+		touched = 1;
+	}
+	*svc_id = ct->svc_id;
 	if (ct->flags & KPX_CT_F_SNAT) {
 		t.saddr = ct->peer_addr;
 		t.sport = ct->peer_port;
 	}
-	if (kpx_ct_touch(ct, now, p->ct_flags)) {
+	if (touched) {
 		struct kpx_ct_key rkey = kpx_ct_reply_key_of(p, ct, t.daddr, t.dport);
 
 		kpx_ct_touch_key(&rkey, now, p->ct_flags);
@@ -153,6 +172,8 @@ static __always_inline __u32 kpx_new_flow(void *ctx, const int xdp, const enum k
 	struct kpx_ct_flow f;
 	struct kpx_nat t;
 	__u32 reason, svc_id;
+	/* Read before the backend is chosen: see the backend cache in conntrack.h. */
+	__u32 gen = kpx_backend_gen();
 	__u8 scope;
 	int snat = 0;
 
@@ -193,7 +214,7 @@ static __always_inline __u32 kpx_new_flow(void *ctx, const int xdp, const enum k
 	if (reselect)
 		reason = KPX_R_FWD_RESELECTED;
 
-	kpx_ct_flow_init(&f, p, c.addr, c.port, c.backend_id, svc_id, now, snat, t.saddr, t.sport);
+	kpx_ct_flow_init(&f, p, c.addr, c.port, c.backend_id, svc_id, gen, now, snat, t.saddr, t.sport);
 	if (snat && origin == KPX_ORIGIN_EXTERNAL && cfg) {
 		__u32 err = kpx_snat_write(&f, cfg, p->proto, now);
 
@@ -230,7 +251,7 @@ static __always_inline __u32 kpx_decide(void *ctx, const int xdp, const enum kpx
 	if (ct) {
 		now = kpx_now();
 		if (!kpx_ct_expired(ct, p.proto, now)) {
-			reason = kpx_established(ctx, xdp, origin, &p, ct, now, svc_id);
+			reason = kpx_established(ctx, xdp, origin, &p, &key, ct, now, svc_id);
 			if (reason)
 				return reason;
 			reselect = 1;

@@ -48,6 +48,20 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } kpx_ct_v1 SEC(".maps");
 
+/* The backend generation: one __u32 at key 0, incremented by the control plane after
+ * every write that deleted a backend or changed one (src/reconciler/reconciler.ts), and
+ * when it adopts pinned state. Conntrack FORWARD entries cache their backend's address
+ * under the generation they read it at; a different generation sends the next packet
+ * to the backends map again, which is how a removed backend still moves its flows at
+ * once (C2). An array: the verifier inlines the lookup. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} kpx_backend_gen_v1 SEC(".maps");
+
 /* ClientIP session affinity (A1), keyed by kpx_affinity_key (client address, frontend
  * svc_id). Written by the datapath on every new flow to an affinity frontend. */
 struct {

@@ -7,6 +7,9 @@
 export const MAP_NAMES = {
   services: 'kpx_services_v1',
   backends: 'kpx_backends_v1',
+  /** One __u32: bumped after backends are deleted or rewritten, so conntrack's cached
+   *  backend addresses are looked up again (bpf/conntrack.h, the backend cache). */
+  backendGen: 'kpx_backend_gen_v1',
   conntrack: 'kpx_ct_v1',
   affinity: 'kpx_affinity_v1',
   counters: 'kpx_counters_v1',
@@ -65,7 +68,7 @@ export const SVC_FLAGS = {
  *  remote backend they are SNATed to the node). */
 export const BACKEND_STATE = { ACTIVE: 1, TERMINATING: 2, STATE_MASK: 0x7f, LOCAL_FLAG: 0x80 } as const;
 export const CT_DIR = { FORWARD: 1, REPLY: 2 } as const;
-export const CT_FLAGS = { SEEN_REPLY: 1 << 0, CLOSING: 1 << 1, SNAT: 1 << 2 } as const;
+export const CT_FLAGS = { SEEN_REPLY: 1 << 0, CLOSING: 1 << 1, SNAT: 1 << 2, BACKEND_CACHED: 1 << 15 } as const;
 /** kpx_sock_rev_key.dir */
 export const SOCK_DIR = { FORWARD: 1, REPLY: 2 } as const;
 
@@ -177,7 +180,7 @@ export const LAYOUTS = {
       svc_id: { offset: 20, size: 4 },
       peer_addr: { offset: 24, size: 4 },
       peer_port: { offset: 28, size: 2 },
-      pad: { offset: 30, size: 2 },
+      backend_gen: { offset: 30, size: 2 },
     },
   },
   config: {
@@ -357,6 +360,8 @@ export interface CtValue {
   svcId: number;
   peerAddr: string;
   peerPort: number;
+  /** FORWARD with BACKEND_CACHED: low 16 bits of the backend generation of the cache. */
+  backendGen?: number;
 }
 export interface Config {
   nodeAddr: string;
@@ -512,6 +517,7 @@ export function encodeCtValue(v: CtValue): Buffer {
   b.writeUInt32LE(v.svcId, L.ctValue.fields.svc_id.offset);
   writeIpv4(b, L.ctValue.fields.peer_addr.offset, v.peerAddr);
   b.writeUInt16BE(v.peerPort, L.ctValue.fields.peer_port.offset);
+  b.writeUInt16LE(v.backendGen ?? 0, L.ctValue.fields.backend_gen.offset);
   return b;
 }
 export function decodeCtValue(b: Buffer): CtValue {
@@ -524,6 +530,7 @@ export function decodeCtValue(b: Buffer): CtValue {
     svcId: b.readUInt32LE(L.ctValue.fields.svc_id.offset),
     peerAddr: bufferToIpv4(b, L.ctValue.fields.peer_addr.offset),
     peerPort: b.readUInt16BE(L.ctValue.fields.peer_port.offset),
+    backendGen: b.readUInt16LE(L.ctValue.fields.backend_gen.offset),
   };
 }
 

@@ -20,6 +20,7 @@ import { emptyPlan, planFrontend, planSize, type SrcRange, type WritePlan } from
 import { readProgrammed, type MapReader, type ProgrammedState } from './read-programmed.js';
 import { entriesOf, serviceOf, ServicesNotProgrammedError } from './not-programmed.js';
 import { MapFullError } from '../errors.js';
+import { bumpGeneration, type GenerationMap } from './backend-generation.js';
 
 /** The map operations the reconciler needs; native/BpfMap provides them. */
 export interface WritableMap extends MapReader {
@@ -32,6 +33,8 @@ export interface DatapathMaps {
   services: WritableMap;
   backends: WritableMap;
   srcRanges: WritableMap;
+  /** Bumped after backends change (backend-generation.ts). */
+  backendGen: GenerationMap;
 }
 
 function rangeKey(r: SrcRange): Buffer {
@@ -61,6 +64,10 @@ export class Reconciler {
 
   /** Reads the maps (pinned state from an earlier run) and takes them as programmed. */
   adopt(): ReadonlyMap<string, EncodedFrontend> {
+    // Whatever wrote the maps before (an earlier agent, an interrupted write) may not
+    // have bumped the backend generation after its last backend change: distrust every
+    // backend cached in conntrack once.
+    bumpGeneration(this.maps.backendGen);
     const st = readProgrammed(this.maps.services, this.maps.backends, this.maps.srcRanges);
     this.programmed = st.frontends;
     this.orphans = { orphanBackends: st.orphanBackends, orphanSlots: st.orphanSlots, orphanRanges: st.orphanRanges };
@@ -206,18 +213,25 @@ export class Reconciler {
     const BACKEND_ID: [number, (b: Buffer, o: number, id: number) => void] = [4, (b, o, id) => void b.writeUInt32LE(id, o)];
     const SVC_KEY: [number, typeof writeSvcKey] = [LAYOUTS.svcKey.size, writeSvcKey];
     const SVC_VALUE: [number, typeof writeSvcValue] = [LAYOUTS.svcValue.size, writeSvcValue];
-    upsert(backends, p.backendUpserts, BACKEND_ID, [LAYOUTS.backend.size, writeBackend]);
-    upsert(services, p.slotWrites, SVC_KEY, SVC_VALUE);
-    if (p.rangeUpserts.length)
-      srcRanges.updateBatch(
-        p.rangeUpserts.map(rangeKey),
-        p.rangeUpserts.map(() => ALLOWED),
-      );
-    upsert(services, p.frontendWrites, SVC_KEY, SVC_VALUE);
-    if (p.frontendDeletes.length) services.deleteBatch(p.frontendDeletes.map(encodeSvcKey));
-    if (p.slotDeletes.length) services.deleteBatch(p.slotDeletes.map(encodeSvcKey));
-    if (p.backendDeletes.length) backends.deleteBatch(p.backendDeletes.map(encodeBackendId));
-    if (p.rangeDeletes.length) srcRanges.deleteBatch(p.rangeDeletes.map(rangeKey));
+    try {
+      upsert(backends, p.backendUpserts, BACKEND_ID, [LAYOUTS.backend.size, writeBackend]);
+      upsert(services, p.slotWrites, SVC_KEY, SVC_VALUE);
+      if (p.rangeUpserts.length)
+        srcRanges.updateBatch(
+          p.rangeUpserts.map(rangeKey),
+          p.rangeUpserts.map(() => ALLOWED),
+        );
+      upsert(services, p.frontendWrites, SVC_KEY, SVC_VALUE);
+      if (p.frontendDeletes.length) services.deleteBatch(p.frontendDeletes.map(encodeSvcKey));
+      if (p.slotDeletes.length) services.deleteBatch(p.slotDeletes.map(encodeSvcKey));
+      if (p.backendDeletes.length) backends.deleteBatch(p.backendDeletes.map(encodeBackendId));
+      if (p.rangeDeletes.length) srcRanges.deleteBatch(p.rangeDeletes.map(rangeKey));
+    } finally {
+      // Upserts include rewrites of existing ids (a state change, an id reused by
+      // another frontend): any backend write may have changed what conntrack caches.
+      // Also after a failed write, which may have deleted some of them.
+      if (p.backendUpserts.length || p.backendDeletes.length) bumpGeneration(this.maps.backendGen);
+    }
   }
 }
 

@@ -5,6 +5,7 @@
 import { rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { BpfObject, ensureBpffs, type BpfMap, type BpfProgram } from '../../native/index.js';
+import { bumpGeneration } from '../../src/reconciler/backend-generation.js';
 import {
   BACKEND_STATE,
   MAP_NAMES,
@@ -87,6 +88,7 @@ let pinSeq = 0;
 export class Datapath {
   readonly services: BpfMap;
   readonly backends: BpfMap;
+  readonly backendGen: BpfMap;
   readonly ct: BpfMap;
   readonly affinity: BpfMap;
   readonly counters: BpfMap;
@@ -106,6 +108,7 @@ export class Datapath {
     this.#pinRoot = pinRoot;
     this.services = obj.map(MAP_NAMES.services);
     this.backends = obj.map(MAP_NAMES.backends);
+    this.backendGen = obj.map(MAP_NAMES.backendGen);
     this.ct = obj.map(MAP_NAMES.conntrack);
     this.affinity = obj.map(MAP_NAMES.affinity);
     this.counters = obj.map(MAP_NAMES.counters);
@@ -151,6 +154,7 @@ export class Datapath {
   putBackend(s: Pick<ServiceSeed, 'proto' | 'svcId'>, b: BackendSeed): void {
     const state = (b.state ?? BACKEND_STATE.ACTIVE) | (b.local ? BACKEND_STATE.LOCAL_FLAG : 0);
     this.backends.update(encodeBackendId(b.id), encodeBackend({ addr: b.addr, port: b.port, proto: s.proto, state, svcId: s.svcId }));
+    bumpGeneration(this.backendGen); // as the reconciler does after backend writes
   }
 
   /** Writes kpx_config_v1 (the node's SNAT address and ports, hairpin address). */
@@ -203,6 +207,7 @@ export class Datapath {
 
   deleteBackend(id: number): void {
     this.backends.delete(encodeBackendId(id));
+    bumpGeneration(this.backendGen); // as the reconciler does after backend writes
   }
 
   /** Deletes the frontend: slot 0 first, then its slots and backends. */

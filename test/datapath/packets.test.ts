@@ -557,7 +557,7 @@ describe('flows', () => {
       assert.equal(decodeFrame(r.data).dst, '10.244.2.6');
       const fwd = dp.ctEntry({ saddr: CLIENT, daddr: VIP, sport: 40000, dport: 80, proto: PROTO.TCP, dir: CT_DIR.FORWARD })!;
       assert.equal(fwd.backendId, 2);
-      assert.equal(fwd.flags, 0);
+      assert.equal(fwd.flags, CT_FLAGS.BACKEND_CACHED, 'a fresh entry: no CLOSING left over');
     }));
 
   test('FIN marks both entries of the flow CLOSING', () =>

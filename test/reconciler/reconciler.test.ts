@@ -7,6 +7,7 @@ import { BACKEND_STATE, PROTO, SCOPE, SVC_FLAGS, encodeBackend, encodeBackendId,
 import { Datapath } from '../../src/datapath/datapath.js';
 import { frontendIdentity, type EncodedFrontend } from '../../src/encoder/types.js';
 import { Reconciler } from '../../src/reconciler/reconciler.js';
+import { readGeneration } from '../../src/reconciler/backend-generation.js';
 
 const PIN = `/sys/fs/bpf/kpxrec-test-${process.pid}`;
 
@@ -109,6 +110,32 @@ test('source ranges (T5) are written before the frontend, follow changes and are
     assert.equal(again.apply(state(lb(['192.0.2.0/24']))).writes, 0);
     again.apply(state());
     assert.equal(dp.maps.srcRanges.keys().length, 0, 'ranges go with the frontend');
+  } finally {
+    dp.close();
+  }
+});
+
+test('the backend generation moves after every backend change and only then (conntrack backend cache, C2)', (t) => {
+  t.after(() => rmSync(`${PIN}-gen`, { recursive: true, force: true }));
+  const dp = Datapath.load({ pinDir: `${PIN}-gen` });
+  try {
+    const rec = new Reconciler(dp.maps);
+    const gen = () => readGeneration(dp.maps.backendGen);
+    const g0 = gen();
+    rec.adopt();
+    assert.equal(gen(), g0 + 1, 'adopting distrusts whatever an earlier writer left cached');
+    const a = fe('10.96.0.10', 1, [1, 2, 3]);
+    rec.apply(state(a));
+    assert.equal(gen(), g0 + 2, 'backends written');
+    rec.apply(state(a));
+    assert.equal(gen(), g0 + 2, 'nothing written, nothing to distrust');
+    rec.apply(state(fe('10.96.0.10', 1, [1, 3])));
+    assert.equal(gen(), g0 + 3, 'a backend deleted');
+    const b = fe('10.96.0.10', 1, [1, 3]);
+    const backends = new Map(b.backends);
+    backends.set(3, { ...backends.get(3)!, state: BACKEND_STATE.TERMINATING });
+    rec.apply(state({ ...b, backends }));
+    assert.equal(gen(), g0 + 4, 'a backend rewritten in place');
   } finally {
     dp.close();
   }
