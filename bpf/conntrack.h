@@ -21,11 +21,15 @@
  *   - the entry was seen less than KPX_CT_REFRESH_NS ago, so the 16-bit generation it
  *     keeps cannot have wrapped around to match again (that would take 65,536 control-
  *     plane writes within a second).
- * Otherwise the packet looks the backend up and the entry is rewritten whole with a
- * fresh cache (bpf_map_update_elem, not in place), so a reader never sees an address of
- * one backend with the port of another. The generation is read before the backend is
- * looked up: a deletion between the two leaves the older generation in the cache, which
- * the next packet then distrusts.
+ * Otherwise the packet looks the backend up. If the cache still names that address and
+ * port (the usual case: another backend changed, or the once-a-second check), only the
+ * generation is updated, in place. If not (the backend id now names another endpoint,
+ * or an entry written by a kpx without the cache), the entry is rewritten whole
+ * (bpf_map_update_elem), so a reader never sees an address of one backend with the
+ * port of another. Rewrites stay rare on purpose: an LRU map recycles a replaced
+ * element at once, and a CPU still updating it in place would scribble on another
+ * flow. The generation is read before the backend is looked up: a deletion between the
+ * two leaves the older generation in the cache, which the next packet then distrusts.
  */
 #ifndef KPX_CONNTRACK_H
 #define KPX_CONNTRACK_H

@@ -115,13 +115,22 @@ static __always_inline __u32 kpx_established(void *ctx, const int xdp, const enu
 			return 0;
 		t.daddr = be->addr;
 		t.dport = be->port;
-		v = *ct;
-		kpx_ct_cache_fill(&v, t.daddr, t.dport, gen);
-		kpx_ct_touch(&v, now, p->ct_flags);
-		/* Best effort: if the write fails, the next packet looks the backend up again.
-		 * An LRU map recycles the replaced element at once: only v is read after. */
-		bpf_map_update_elem(&kpx_ct_v1, key, &v, BPF_EXIST);
-		ct = &v;
+		if ((ct->flags & KPX_CT_F_BACKEND_CACHED) && ct->nat_addr == t.daddr &&
+		    ct->nat_port == t.dport) {
+			/* The usual case (a generation bump for some other backend, or the
+			 * once-a-second check): the cache still holds, confirm it in place. */
+			ct->backend_gen = (__u16)gen;
+			kpx_ct_touch(ct, now, p->ct_flags);
+		} else {
+			v = *ct;
+			kpx_ct_cache_fill(&v, t.daddr, t.dport, gen);
+			kpx_ct_touch(&v, now, p->ct_flags);
+			/* Best effort: if the write fails, the next packet looks the backend up
+			 * again. An LRU map recycles the replaced element at once: only v is
+			 * read after. */
+			bpf_map_update_elem(&kpx_ct_v1, key, &v, BPF_EXIST);
+			ct = &v;
+		}
 		touched = 1;
 	}
 	*svc_id = ct->svc_id;

@@ -85,6 +85,16 @@ describe('conntrack backend cache', () => {
       assert.equal(fwd.backendId, 1);
     }));
 
+  test('a new generation that changed nothing for the flow confirms its cache under that generation', () =>
+    withDatapath((dp) => {
+      dp.addService(WEB);
+      dp.run(ipv4Frame(toWeb({ tcpFlags: TCP_FLAG.SYN })));
+      const gen = bumpGeneration(dp.backendGen);
+      assert.equal(sendAck(dp), '10.244.1.5:8080');
+      const fwd = dp.ctEntry(FWD_KEY)!;
+      assert.deepEqual([fwd.natAddr, fwd.natPort, fwd.backendGen, fwd.flags & CT_FLAGS.BACKEND_CACHED], ['10.244.1.5', 8080, gen & 0xffff, CT_FLAGS.BACKEND_CACHED]);
+    }));
+
   test('a deleted backend moves its flow at the next packet once the generation is bumped (C2)', () =>
     withDatapath((dp) => {
       dp.addService({ ...WEB, backends: [...WEB.backends, { id: 2, addr: '10.244.2.6', port: 8080 }], slots: [1] });
