@@ -9,7 +9,7 @@ import { namespaceOf, serviceKey, sliceName, sliceServiceKey } from '../model/ob
 import type { NodeInfo, ServiceInput } from '../model/types.js';
 import type { SourceSink } from '../sources/types.js';
 import { PendingChanges } from './pending.js';
-import { hostPortsOf, nodeSignature, serviceSignature, sliceSignature, stableStringify, type HostPort } from './signatures.js';
+import { hostPortsOf, hostPortsSignature, nodeSignature, serviceSignature, sliceSignature, type HostPort } from './signatures.js';
 import type { TrackedChanges, TrackerSnapshot } from './types.js';
 
 interface Held<T> {
@@ -83,7 +83,7 @@ export class ChangeTracker implements SourceSink {
     const key = `${namespaceOf(obj)}/${obj.metadata?.name ?? ''}`;
     const before = this.hostPorts.get(key)?.sig;
     const ports = cur ? hostPortsOf(cur) : [];
-    const next = ports.length ? { obj: ports, sig: stableStringify(ports) } : undefined;
+    const next = ports.length ? { obj: ports, sig: hostPortsSignature(ports) } : undefined;
     if (next) this.hostPorts.set(key, next);
     else this.hostPorts.delete(key);
     this.pendingPods.note('pods', key, before, next?.sig);
