@@ -36,24 +36,35 @@ export function slicePortNumber(slice: V1EndpointSlice, port: ParsedPort): numbe
   return undefined;
 }
 
+/** Shared by every endpoint without zone hints (most of them): never mutated. */
+const NO_ZONE_HINTS: readonly string[] = Object.freeze([]);
+
+function zoneHintsOf(ep: V1Endpoint): readonly string[] {
+  const zones = ep.hints?.forZones;
+  if (!zones || zones.length === 0) return NO_ZONE_HINTS;
+  const names = zones.map((z) => z.name).filter((z) => z !== '');
+  return names.length ? names : NO_ZONE_HINTS;
+}
+
 function toBackend(ep: V1Endpoint, addr: string, port: number, nodeName: string): ModelBackend {
   const c = ep.conditions ?? {};
   // Unset conditions read as kube-proxy reads them: ready and serving default to true,
   // terminating to false. `serving: false` is never used (E1), even if `ready` says true.
   const serving = c.serving !== false;
   const ready = c.ready !== false && serving;
-  const zoneHints = (ep.hints?.forZones ?? []).map((z) => z.name).filter((z) => z !== '');
-  return {
+  // One object per endpoint of every Service: built without spreads of temporary objects.
+  const b: { -readonly [K in keyof ModelBackend]: ModelBackend[K] } = {
     addr,
     port,
-    ...(ep.nodeName ? { nodeName: ep.nodeName } : {}),
-    ...(ep.zone ? { zone: ep.zone } : {}),
     local: !!ep.nodeName && ep.nodeName === nodeName,
     ready,
     serving,
     terminating: c.terminating === true,
-    zoneHints,
+    zoneHints: zoneHintsOf(ep),
   };
+  if (ep.nodeName) b.nodeName = ep.nodeName;
+  if (ep.zone) b.zone = ep.zone;
+  return b;
 }
 
 /** ready > serving-and-terminating > the rest; used to merge duplicates (E2). */

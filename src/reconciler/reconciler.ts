@@ -42,6 +42,9 @@ function rangeKey(r: SrcRange): Buffer {
 
 const ALLOWED = Buffer.from([1]);
 
+/** Frontends planned and written per step of apply(). */
+const APPLY_CHUNK = 1024;
+
 export interface ApplyResult {
   /** Frontends whose map entries changed. */
   changed: number;
@@ -85,9 +88,28 @@ export class Reconciler {
   apply(desired: EncodedState, only?: Iterable<string>): ApplyResult {
     const full = only === undefined;
     const ids = full ? new Set([...this.programmed.keys(), ...desired.keys()]) : new Set(only);
-    const { plan, changed } = this.planFor(desired, ids, full);
+    const wanted = wantedBackends(desired, ids);
+    let changed = 0;
+    let writes = 0;
     try {
-      this.write(plan);
+      // Planned and written APPLY_CHUNK frontends at a time: each frontend's writes keep
+      // their order (plan.ts) and no backend some desired frontend owns is deleted
+      // (`wanted` covers all of `ids`), which is all the ordering a packet relies on. A
+      // full sync thus never holds the write plan of every frontend at once (~200,000
+      // keys and values at 10,000 Services x 10 endpoints).
+      let chunk: string[] = [];
+      const flush = (withOrphans: boolean): void => {
+        const r = this.planFor(desired, chunk, withOrphans, wanted);
+        this.write(r.plan);
+        changed += r.changed;
+        writes += planSize(r.plan);
+        chunk = [];
+      };
+      for (const id of ids) {
+        chunk.push(id);
+        if (chunk.length >= APPLY_CHUNK) flush(false);
+      }
+      flush(full);
     } catch (err) {
       const before = this.programmed; // adopt() replaces the map object; this one stays as it was
       this.adopt();
@@ -96,11 +118,11 @@ export class Reconciler {
     }
     this.commit(desired, ids);
     if (full) this.orphans = { orphanBackends: [], orphanSlots: [], orphanRanges: [] };
-    return { changed, writes: planSize(plan) };
+    return { changed, writes };
   }
 
   /** The writes that take `ids` from what is programmed to `desired` (plus orphans). */
-  private planFor(desired: EncodedState, ids: Set<string>, withOrphans: boolean, wanted = wantedBackends(desired, ids)): { plan: WritePlan; changed: number } {
+  private planFor(desired: EncodedState, ids: Iterable<string>, withOrphans: boolean, wanted = wantedBackends(desired, ids)): { plan: WritePlan; changed: number } {
     const plan = emptyPlan();
     let changed = 0;
     for (const id of ids) {
