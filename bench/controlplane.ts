@@ -23,7 +23,7 @@ import { Session } from 'node:inspector';
 import { cpus, loadavg, release, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runExternal, type LoaderResult } from './controlplane/external-run.js';
-import { runKpx, type KpxResult } from './controlplane/kpx-run.js';
+import { runKpx, runtimeKind, type KpxResult } from './controlplane/kpx-run.js';
 import { Namespaces } from './controlplane/netns-loader.js';
 import { fmt, percentile, ratio, table } from './controlplane/report.js';
 
@@ -115,7 +115,7 @@ function machine(): string {
   } catch {
     mem = '';
   }
-  return `${cpus().length} CPU (${cpuModel})${mem}, Linux ${release()}, Node ${process.version}; load average ${load}`;
+  return `${cpus().length} CPU (${cpuModel})${mem}, Linux ${release()}, Node ${process.version} running ${runtimeKind() === 'compiled' ? 'compiled JS (dist/)' : 'the TypeScript through tsx'}; load average ${load}`;
 }
 
 function loaderCell(l: LoaderResult): string {
@@ -177,7 +177,7 @@ function print(kpx: KpxResult, ext: readonly LoaderResult[], startLoad: string):
     out.push(`  change "${kind}": n=${s.length} p50 ${fmt(percentile(s, 0.5), 2)} ms, p99 ${fmt(percentile(s, 0.99), 2)} ms, max ${fmt(percentile(s, 1), 2)} ms`);
   }
   out.push(`  changes: ${kpx.changeMs.length} measured after ${opts.warmup} warm-up changes (excluded); each wrote exactly one frontend`);
-  out.push(`  RSS: ${fmt(kpx.rssBaselineMb, 0)} MB before loading anything (node + tsx + koffi), ${fmt(kpx.rssAfterSyncMb, 0)} MB right after sync(true) (heap used ${fmt(kpx.heapAfterSyncMb, 0)} MB); heap retained after a full GC: ${fmt(kpx.heapRetainedMb, 0)} MB (that GC ran before the change phase)`);
+  out.push(`  RSS: ${fmt(kpx.rssBaselineMb, 0)} MB with the agent's modules loaded and nothing synced (node + koffi + client-node + prom-client${runtimeKind() === 'tsx' ? ' + tsx' : ''}), ${fmt(kpx.rssAfterSyncMb, 0)} MB right after sync(true) (heap used ${fmt(kpx.heapAfterSyncMb, 0)} MB); heap retained after a full GC: ${fmt(kpx.heapRetainedMb, 0)} MB (that GC ran before the change phase)`);
   if (ext.length) {
     out.push('kube-proxy rulesets:');
     for (const l of ext) {
@@ -194,7 +194,7 @@ function print(kpx: KpxResult, ext: readonly LoaderResult[], startLoad: string):
   out.push('    KUBE-SERVICES rule and that Service\'s chains, --noflush; nft: that Service\'s chains) into the loaded namespace.');
   out.push('  - "> T (killed)": still running at --ext-timeout; the ratio is then a lower bound.');
   out.push(`  - the machine is shared; load average at the end: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
-  const cmd = ['node --import tsx bench/controlplane.ts', `--services ${opts.services}`, `--endpoints ${opts.endpointsPerService}`, `--changes ${opts.changes}`, `--warmup ${opts.warmup}`];
+  const cmd = [runtimeKind() === 'compiled' ? 'npm run build && node dist/bench/controlplane.js' : 'node --import tsx bench/controlplane.ts', `--services ${opts.services}`, `--endpoints ${opts.endpointsPerService}`, `--changes ${opts.changes}`, `--warmup ${opts.warmup}`];
   if (opts.external) cmd.push(`--ext-changes ${opts.extChanges}`, `--ext-timeout ${opts.extTimeoutS}`);
   else cmd.push('--no-external');
   out.push(`reproduce (as root, from the repository root): ${cmd.join(' ')}`, '');

@@ -69,7 +69,17 @@ function fullGc(): boolean {
   }
 }
 
+/** Whether this process runs compiled JavaScript (dist/, as the agent image does) or the
+ *  TypeScript sources through tsx. */
+export function runtimeKind(): 'compiled' | 'tsx' {
+  return import.meta.url.endsWith('.js') ? 'compiled' : 'tsx';
+}
+
 export async function runKpx(o: KpxOptions, progress: (msg: string) => void, hooks: KpxHooks = {}): Promise<KpxResult> {
+  // Everything the agent process loads (its API-server client, metrics, HTTP servers'
+  // code), so that the RSS below is an agent's and not just the sync path's: the
+  // Kubernetes client alone is ~70 MB of it.
+  await import('../../src/agent/agent.js');
   const rssBaselineMb = process.memoryUsage().rss / MB;
   const maxEntries = capacities(o);
   rmSync(o.pinDir, { recursive: true, force: true });
