@@ -88,7 +88,7 @@ export class Reconciler {
   apply(desired: EncodedState, only?: Iterable<string>): ApplyResult {
     const full = only === undefined;
     const ids = full ? new Set([...this.programmed.keys(), ...desired.keys()]) : new Set(only);
-    const wanted = wantedBackends(desired, ids);
+    const wanted = lazyWantedBackends(desired, ids);
     let changed = 0;
     let writes = 0;
     try {
@@ -122,7 +122,7 @@ export class Reconciler {
   }
 
   /** The writes that take `ids` from what is programmed to `desired` (plus orphans). */
-  private planFor(desired: EncodedState, ids: Iterable<string>, withOrphans: boolean, wanted = wantedBackends(desired, ids)): { plan: WritePlan; changed: number } {
+  private planFor(desired: EncodedState, ids: Iterable<string>, withOrphans: boolean, wanted: () => ReadonlySet<number>): { plan: WritePlan; changed: number } {
     const plan = emptyPlan();
     let changed = 0;
     for (const id of ids) {
@@ -137,7 +137,10 @@ export class Reconciler {
     }
     // An id freed by one frontend may be reused by another in the same sync: never delete
     // a backend id that some desired frontend owns.
-    plan.backendDeletes = plan.backendDeletes.filter((b) => !wanted.has(b));
+    if (plan.backendDeletes.length) {
+      const keep = wanted();
+      plan.backendDeletes = plan.backendDeletes.filter((b) => !keep.has(b));
+    }
     return { plan, changed };
   }
 
@@ -153,7 +156,7 @@ export class Reconciler {
   private applyByService(desired: EncodedState, ids: Set<string>, before: ReadonlyMap<string, EncodedFrontend>): ApplyResult {
     // What the interrupted write left unreachable (slots without slot 0, backends no
     // frontend owns) goes first: it only takes room.
-    this.write(this.planFor(new Map(), new Set(), true, new Set()).plan);
+    this.write(this.planFor(new Map(), [], true, () => new Set()).plan);
     this.orphans = { orphanBackends: [], orphanSlots: [], orphanRanges: [] };
 
     const groups = new Map<string, string[]>();
@@ -169,7 +172,7 @@ export class Reconciler {
     const growth = (g: string[]): number => g.reduce((n, id) => n + entriesOf(desired.get(id)) - entriesOf(before.get(id)), 0);
     const order = [...groups].map(([svc, g]) => ({ svc, g, grow: growth(g) })).sort((a, b) => a.grow - b.grow || (a.svc < b.svc ? -1 : a.svc > b.svc ? 1 : 0));
 
-    const wanted = wantedBackends(desired, ids);
+    const wanted = lazyWantedBackends(desired, ids);
     const failed: string[] = [];
     const fullMaps: string[] = [];
     let errno = 0;
@@ -205,7 +208,7 @@ export class Reconciler {
    */
   private restore(ids: string[], before: ReadonlyMap<string, EncodedFrontend>): void {
     this.adopt();
-    const { plan } = this.planFor(before, new Set(ids), true, wantedBackends(before, new Set(ids)));
+    const { plan } = this.planFor(before, new Set(ids), true, lazyWantedBackends(before, new Set(ids)));
     this.write(plan);
     this.adopt();
   }
@@ -248,4 +251,11 @@ function wantedBackends(desired: EncodedState, ids: Iterable<string>): Set<numbe
   const wanted = new Set<number>();
   for (const id of ids) for (const b of desired.get(id)?.backends.keys() ?? []) wanted.add(b);
   return wanted;
+}
+
+/** wantedBackends, built on first use: most plans delete no backend (a first full sync
+ *  deletes none), and at 100,000 backends the set is a few MB for nothing. */
+function lazyWantedBackends(desired: EncodedState, ids: Iterable<string>): () => ReadonlySet<number> {
+  let wanted: Set<number> | undefined;
+  return () => (wanted ??= wantedBackends(desired, ids));
 }
