@@ -7,16 +7,13 @@
 
 import type { Backend } from '../datapath/abi.js';
 import type { EncodedState } from './types.js';
+import { BackendIdTable, backendKey } from './backend-id-table.js';
 import { IdPool } from './id-pool.js';
 import { IdSpace } from './id-space.js';
 import { KPX_MAX_ID } from './limits.js';
 
 export type BackendAddress = Pick<Backend, 'addr' | 'port' | 'proto'>;
 
-/** A backend's identity within its frontend. */
-function backendKey(b: BackendAddress): string {
-  return `${b.addr}:${b.port}/${b.proto}`;
-}
 
 export interface IdAllocatorOptions {
   /** Largest id handed out (tests use small spaces to exercise wrap-around). */
@@ -28,10 +25,10 @@ export class IdAllocator {
   private readonly svcs: IdSpace;
   /** Backend id -> the svcId it belongs to. */
   private readonly backends: IdPool<number>;
-  /** svcId -> its backends' ids by backendKey. Keyed per frontend rather than by one
-   *  global "svcId|address" string: no second index to release a frontend's backends,
-   *  and short keys (at 100,000 backends the global keys and indexes held ~20 MB). */
-  private readonly backendsOf = new Map<number, Map<string, number>>();
+  /** svcId -> its backends' ids by address. Per frontend rather than one global
+   *  "svcId|address" string key: no second index to release a frontend's backends, and
+   *  no key strings (at 100,000 backends the global keys and indexes held ~20 MB). */
+  private readonly backendsOf = new Map<number, BackendIdTable>();
 
   constructor(opts: IdAllocatorOptions = {}) {
     this.svcs = new IdSpace('frontend', opts.maxSvcId ?? KPX_MAX_ID);
@@ -49,13 +46,12 @@ export class IdAllocator {
 
   /** The backend's id within frontend `svcId`, allocated on first use. */
   backendId(svcId: number, b: BackendAddress): number {
-    let mine = this.backendsOf.get(svcId);
-    if (!mine) this.backendsOf.set(svcId, (mine = new Map()));
+    const mine = this.tableOf(svcId);
     const key = backendKey(b);
     const have = mine.get(key);
     if (have !== undefined) return have;
     const id = this.backends.take(svcId);
-    mine.set(key, id);
+    mine.add(key, id);
     return id;
   }
 
@@ -74,9 +70,7 @@ export class IdAllocator {
     const have = this.backendsOf.get(svcId)?.get(key);
     if (have !== undefined) return have === id;
     if (!this.backends.claim(id, svcId)) return false;
-    let mine = this.backendsOf.get(svcId);
-    if (!mine) this.backendsOf.set(svcId, (mine = new Map()));
-    mine.set(key, id);
+    this.tableOf(svcId).add(key, id);
     return true;
   }
 
@@ -102,18 +96,14 @@ export class IdAllocator {
   releaseSvc(identity: string): void {
     const id = this.svcs.get(identity);
     if (id === undefined) return;
-    for (const bid of this.backendsOf.get(id)?.values() ?? []) this.backends.free(bid);
+    for (const bid of this.backendsOf.get(id)?.ids() ?? []) this.backends.free(bid);
     this.backendsOf.delete(id);
     this.svcs.release(identity);
   }
 
   releaseBackend(svcId: number, b: BackendAddress): void {
-    const mine = this.backendsOf.get(svcId);
-    const key = backendKey(b);
-    const id = mine?.get(key);
-    if (id === undefined) return;
-    mine!.delete(key);
-    this.backends.free(id);
+    const id = this.backendsOf.get(svcId)?.delete(backendKey(b));
+    if (id !== undefined) this.backends.free(id);
   }
 
   /**
@@ -134,14 +124,16 @@ export class IdAllocator {
     for (const identity of [...this.svcs.keys()]) if (!programmed.has(identity)) this.releaseSvc(identity);
     for (const [svcId, mine] of this.backendsOf) {
       const kept = live.get(svcId);
-      for (const [key, id] of mine) {
-        if (kept?.some((m) => m.has(id))) continue;
-        mine.delete(key);
-        this.backends.free(id);
-      }
+      for (const id of mine.retain((bid) => kept?.some((m) => m.has(bid)) ?? false)) this.backends.free(id);
     }
     const after = this.sizes();
     return { svcs: before.svcs - after.svcs, backends: before.backends - after.backends };
+  }
+
+  private tableOf(svcId: number): BackendIdTable {
+    let mine = this.backendsOf.get(svcId);
+    if (!mine) this.backendsOf.set(svcId, (mine = new BackendIdTable()));
+    return mine;
   }
 
   /** Ids currently bound, for metrics and tests. */
