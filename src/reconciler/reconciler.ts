@@ -42,8 +42,10 @@ function rangeKey(r: SrcRange): Buffer {
 
 const ALLOWED = Buffer.from([1]);
 
-/** Frontends planned and written per step of apply(). */
-const APPLY_CHUNK = 1024;
+/** Frontends planned and written per step of apply(): ~2,500 map entries at 10 backends
+ *  each. At 10,000 x 10, 1,024 left up to ~20 MB more old-generation heap after a full
+ *  sync than 256, for no measurable difference in sync time. */
+const APPLY_CHUNK = 256;
 
 export interface ApplyResult {
   /** Frontends whose map entries changed. */
@@ -96,7 +98,8 @@ export class Reconciler {
       // their order (plan.ts) and no backend some desired frontend owns is deleted
       // (`wanted` covers all of `ids`), which is all the ordering a packet relies on. A
       // full sync thus never holds the write plan of every frontend at once (~200,000
-      // keys and values at 10,000 Services x 10 endpoints).
+      // keys and values at 10,000 Services x 10 endpoints); small chunks also keep a
+      // chunk's plan from outliving young-generation GCs and landing in the old one.
       let chunk: string[] = [];
       const flush = (withOrphans: boolean): void => {
         const r = this.planFor(desired, chunk, withOrphans, wanted);
