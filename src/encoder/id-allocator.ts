@@ -23,8 +23,8 @@ export interface IdAllocatorOptions {
 
 export class IdAllocator {
   private readonly svcs: IdSpace;
-  /** Backend id -> the svcId it belongs to. */
-  private readonly backends: IdPool<number>;
+  /** Every backend id in use, whichever frontend it belongs to. */
+  private readonly backends: IdPool;
   /** svcId -> its backends' ids by address. Per frontend rather than one global
    *  "svcId|address" string key: no second index to release a frontend's backends, and
    *  no key strings (at 100,000 backends the global keys and indexes held ~20 MB). */
@@ -50,7 +50,7 @@ export class IdAllocator {
     const key = backendKey(b);
     const have = mine.get(key);
     if (have !== undefined) return have;
-    const id = this.backends.take(svcId);
+    const id = this.backends.take();
     mine.add(key, id);
     return id;
   }
@@ -69,7 +69,7 @@ export class IdAllocator {
     const key = backendKey(b);
     const have = this.backendsOf.get(svcId)?.get(key);
     if (have !== undefined) return have === id;
-    if (!this.backends.claim(id, svcId)) return false;
+    if (!this.backends.claim(id)) return false;
     this.tableOf(svcId).add(key, id);
     return true;
   }

@@ -4,7 +4,7 @@ import { IdPool } from './id-pool.js';
 
 export class IdSpace {
   private readonly byKey = new Map<string, number>();
-  private readonly pool: IdPool<string>;
+  private readonly pool: IdPool;
 
   constructor(what: string, max: number) {
     this.pool = new IdPool(what, max);
@@ -14,8 +14,10 @@ export class IdSpace {
     return this.byKey.get(key);
   }
 
+  /** The key bound to `id`, by a scan: only error messages ask. */
   keyOf(id: number): string | undefined {
-    return this.pool.ownerOf(id);
+    for (const [key, have] of this.byKey) if (have === id) return key;
+    return undefined;
   }
 
   get size(): number {
@@ -30,7 +32,7 @@ export class IdSpace {
   acquire(key: string): number {
     const have = this.byKey.get(key);
     if (have !== undefined) return have;
-    const id = this.pool.take(key);
+    const id = this.pool.take();
     this.byKey.set(key, id);
     return id;
   }
@@ -40,7 +42,7 @@ export class IdSpace {
   adopt(key: string, id: number): boolean {
     const haveId = this.byKey.get(key);
     if (haveId !== undefined) return haveId === id;
-    if (!this.pool.claim(id, key)) return false;
+    if (!this.pool.claim(id)) return false;
     this.byKey.set(key, id);
     return true;
   }
