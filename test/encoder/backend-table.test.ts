@@ -5,15 +5,16 @@ import { BackendTable } from '../../src/encoder/backend-table.js';
 
 const be = (i: number): Backend => ({ addr: `10.244.0.${i}`, port: 80, proto: PROTO.TCP, state: BACKEND_STATE.ACTIVE, svcId: 1 });
 
-test('BackendTable reads like the Map of the same entries, small or indexed', () => {
-  for (const n of [0, 3, 40]) {
+test('BackendTable reads like the Map of the same entries: small or indexed, compact or not', () => {
+  const odd = (i: number): Backend => ({ ...be(i), proto: i % 2 ? PROTO.UDP : PROTO.TCP, svcId: i % 3, port: 65535 - i, state: BACKEND_STATE.TERMINATING | BACKEND_STATE.LOCAL_FLAG });
+  for (const [n, make] of [[0, be], [3, be], [40, be], [3, odd], [40, odd]] as const) {
     const ids = Array.from({ length: n }, (_, i) => 1000 - i * 3);
-    const list = ids.map((_, i) => be(i));
+    const list = ids.map((_, i) => make(i));
     const table = new BackendTable(ids, list);
     const map = new Map(ids.map((id, i) => [id, list[i]!]));
     assert.equal(table.size, map.size);
     for (const id of [...ids, 1, 999, -5]) {
-      assert.equal(table.get(id), map.get(id));
+      assert.deepEqual(table.get(id), map.get(id));
       assert.equal(table.has(id), map.has(id));
     }
     assert.deepEqual([...table], [...map]);
