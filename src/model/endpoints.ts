@@ -84,7 +84,7 @@ export function endpointsForPort(
   nodeName: string,
   warnings: BadObjectError[],
 ): ModelBackend[] {
-  const byKey = new Map<string, ModelBackend>();
+  const all: ModelBackend[] = [];
   for (const slice of slices) {
     const num = slicePortNumber(slice, port);
     if (num === undefined) continue;
@@ -96,11 +96,22 @@ export function endpointsForPort(
         return;
       }
       if (ip.family !== 'IPv4') return;
-      const b = toBackend(ep, ip.addr, num, nodeName);
-      const key = `${b.addr}:${b.port}`;
-      const prev = byKey.get(key);
-      if (!prev || rank(b) > rank(prev)) byKey.set(key, b);
+      all.push(toBackend(ep, ip.addr, num, nodeName));
     });
   }
-  return [...byKey.values()].sort(compareAddrPort);
+  // Sorted, duplicates end up side by side; the sort is stable, so they keep the order
+  // they were read in (slices by name, then position) and the first reading wins a tie.
+  // No Map and no "addr:port" key string per endpoint of every Service.
+  all.sort(compareAddrPort);
+  let kept = 0;
+  for (const b of all) {
+    const prev = kept > 0 ? all[kept - 1]! : undefined;
+    if (prev && prev.addr === b.addr && prev.port === b.port) {
+      if (rank(b) > rank(prev)) all[kept - 1] = b;
+      continue;
+    }
+    all[kept++] = b;
+  }
+  all.length = kept;
+  return all;
 }
