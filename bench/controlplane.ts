@@ -1,8 +1,11 @@
 // Control-plane benchmark: kpx's sync path against kube-proxy's rule loaders, same scale.
 //
-//   node --import tsx bench/controlplane.ts [--services 10000] [--endpoints 10]
+//   npm run build && node dist/bench/controlplane.js [--services 10000] [--endpoints 10]
 //        [--changes 500] [--warmup 20] [--ext-changes 10] [--ext-timeout 300]
 //        [--no-external] [--profile FILE.cpuprofile]
+//
+// Compiled, as the agent image runs; `node --import tsx bench/controlplane.ts` runs the
+// sources through tsx (more RSS and CPU, see bench/README.md) and says so.
 //
 // Measures, in one run (root needed: BPF maps, network namespaces):
 //  1. kpx initial sync: N ClusterIP Services x E endpoints, all delivered to a
@@ -11,7 +14,8 @@
 //     /sys/fs/bpf/kpxbench-cp-<pid>). The map contents are counted afterwards.
 //  2. kpx single-change latency: one endpoint added, removed or readiness-flipped in one
 //     EndpointSlice, from tracker.endpointSlice(prev, cur) until sync(false) returns.
-//  3. kpx RSS right after the initial sync.
+//  3. kpx RSS right after the initial sync, in a process that has loaded the agent's
+//     modules first (the Kubernetes client is a large part of an agent's RSS).
 //  4. kube-proxy's iptables and nftables rulesets for the same cluster, loaded with
 //     iptables-restore (each backend present) and `nft -f` into scratch network
 //     namespaces kpxbench-cp-<pid>-<n>, never the host's tables; then kube-proxy-style
