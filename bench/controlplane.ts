@@ -27,7 +27,7 @@ import { Session } from 'node:inspector';
 import { cpus, loadavg, release, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runExternal, type LoaderResult } from './controlplane/external-run.js';
-import { runKpx, runtimeKind, type KpxResult } from './controlplane/kpx-run.js';
+import { RESYNCS, runKpx, runtimeKind, type KpxResult } from './controlplane/kpx-run.js';
 import { Namespaces } from './controlplane/netns-loader.js';
 import { fmt, percentile, ratio, table } from './controlplane/report.js';
 
@@ -182,6 +182,7 @@ function print(kpx: KpxResult, ext: readonly LoaderResult[], startLoad: string):
   }
   out.push(`  changes: ${kpx.changeMs.length} measured after ${opts.warmup} warm-up changes (excluded); each wrote exactly one frontend`);
   out.push(`  RSS: ${fmt(kpx.rssBaselineMb, 0)} MB with the agent's modules loaded and nothing synced (node + koffi + client-node + prom-client${runtimeKind() === 'tsx' ? ' + tsx' : ''}), ${fmt(kpx.rssAfterSyncMb, 0)} MB right after sync(true) (heap used ${fmt(kpx.heapAfterSyncMb, 0)} MB); heap retained after a full GC: ${fmt(kpx.heapRetainedMb, 0)} MB (that GC ran before the change phase)`);
+  out.push(`  then ${RESYNCS} full resyncs with nothing changed (as --sync-period runs them): ${kpx.resyncS.map((x) => fmt(x, 2)).join(', ')} s; RSS after them ${fmt(kpx.rssAfterResyncsMb, 0)} MB (V8 grows the old generation before a major GC)`);
   if (ext.length) {
     out.push('kube-proxy rulesets:');
     for (const l of ext) {
