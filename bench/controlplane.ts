@@ -1,8 +1,11 @@
 // Control-plane benchmark: kpx's sync path against kube-proxy's rule loaders, same scale.
 //
-//   node --import tsx bench/controlplane.ts [--services 10000] [--endpoints 10]
+//   npm run build && node dist/bench/controlplane.js [--services 10000] [--endpoints 10]
 //        [--changes 500] [--warmup 20] [--ext-changes 10] [--ext-timeout 300]
 //        [--no-external] [--profile FILE.cpuprofile]
+//
+// Compiled, as the agent image runs; `node --import tsx bench/controlplane.ts` runs the
+// sources through tsx (more RSS and CPU, see bench/README.md) and says so.
 //
 // Measures, in one run (root needed: BPF maps, network namespaces):
 //  1. kpx initial sync: N ClusterIP Services x E endpoints, all delivered to a
@@ -11,7 +14,8 @@
 //     /sys/fs/bpf/kpxbench-cp-<pid>). The map contents are counted afterwards.
 //  2. kpx single-change latency: one endpoint added, removed or readiness-flipped in one
 //     EndpointSlice, from tracker.endpointSlice(prev, cur) until sync(false) returns.
-//  3. kpx RSS right after the initial sync.
+//  3. kpx RSS right after the initial sync, in a process that has loaded the agent's
+//     modules first (the Kubernetes client is a large part of an agent's RSS).
 //  4. kube-proxy's iptables and nftables rulesets for the same cluster, loaded with
 //     iptables-restore (each backend present) and `nft -f` into scratch network
 //     namespaces kpxbench-cp-<pid>-<n>, never the host's tables; then kube-proxy-style
@@ -23,7 +27,7 @@ import { Session } from 'node:inspector';
 import { cpus, loadavg, release, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runExternal, type LoaderResult } from './controlplane/external-run.js';
-import { runKpx, type KpxResult } from './controlplane/kpx-run.js';
+import { RESYNCS, runKpx, runtimeKind, type KpxResult } from './controlplane/kpx-run.js';
 import { Namespaces } from './controlplane/netns-loader.js';
 import { fmt, percentile, ratio, table } from './controlplane/report.js';
 
@@ -115,7 +119,7 @@ function machine(): string {
   } catch {
     mem = '';
   }
-  return `${cpus().length} CPU (${cpuModel})${mem}, Linux ${release()}, Node ${process.version}; load average ${load}`;
+  return `${cpus().length} CPU (${cpuModel})${mem}, Linux ${release()}, Node ${process.version} running ${runtimeKind() === 'compiled' ? 'compiled JS (dist/)' : 'the TypeScript through tsx'}; load average ${load}`;
 }
 
 function loaderCell(l: LoaderResult): string {
@@ -177,7 +181,8 @@ function print(kpx: KpxResult, ext: readonly LoaderResult[], startLoad: string):
     out.push(`  change "${kind}": n=${s.length} p50 ${fmt(percentile(s, 0.5), 2)} ms, p99 ${fmt(percentile(s, 0.99), 2)} ms, max ${fmt(percentile(s, 1), 2)} ms`);
   }
   out.push(`  changes: ${kpx.changeMs.length} measured after ${opts.warmup} warm-up changes (excluded); each wrote exactly one frontend`);
-  out.push(`  RSS: ${fmt(kpx.rssBaselineMb, 0)} MB before loading anything (node + tsx + koffi), ${fmt(kpx.rssAfterSyncMb, 0)} MB right after sync(true) (heap used ${fmt(kpx.heapAfterSyncMb, 0)} MB); heap retained after a full GC: ${fmt(kpx.heapRetainedMb, 0)} MB (that GC ran before the change phase)`);
+  out.push(`  RSS: ${fmt(kpx.rssBaselineMb, 0)} MB with the agent's modules loaded and nothing synced (node + koffi + client-node + prom-client${runtimeKind() === 'tsx' ? ' + tsx' : ''}), ${fmt(kpx.rssAfterSyncMb, 0)} MB right after sync(true) (heap used ${fmt(kpx.heapAfterSyncMb, 0)} MB); heap retained after a full GC: ${fmt(kpx.heapRetainedMb, 0)} MB (that GC ran before the change phase)`);
+  out.push(`  then ${RESYNCS} full resyncs with nothing changed (as --sync-period runs them): ${kpx.resyncS.map((x) => fmt(x, 2)).join(', ')} s; RSS after them ${fmt(kpx.rssAfterResyncsMb, 0)} MB (V8 grows the old generation before a major GC)`);
   if (ext.length) {
     out.push('kube-proxy rulesets:');
     for (const l of ext) {
@@ -194,7 +199,7 @@ function print(kpx: KpxResult, ext: readonly LoaderResult[], startLoad: string):
   out.push('    KUBE-SERVICES rule and that Service\'s chains, --noflush; nft: that Service\'s chains) into the loaded namespace.');
   out.push('  - "> T (killed)": still running at --ext-timeout; the ratio is then a lower bound.');
   out.push(`  - the machine is shared; load average at the end: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
-  const cmd = ['node --import tsx bench/controlplane.ts', `--services ${opts.services}`, `--endpoints ${opts.endpointsPerService}`, `--changes ${opts.changes}`, `--warmup ${opts.warmup}`];
+  const cmd = [runtimeKind() === 'compiled' ? 'npm run build && node dist/bench/controlplane.js' : 'node --import tsx bench/controlplane.ts', `--services ${opts.services}`, `--endpoints ${opts.endpointsPerService}`, `--changes ${opts.changes}`, `--warmup ${opts.warmup}`];
   if (opts.external) cmd.push(`--ext-changes ${opts.extChanges}`, `--ext-timeout ${opts.extTimeoutS}`);
   else cmd.push('--no-external');
   out.push(`reproduce (as root, from the repository root): ${cmd.join(' ')}`, '');

@@ -47,9 +47,14 @@ export interface KpxResult {
   changeMs: number[];
   changeMsByKind: Record<ChangeKind, number[]>;
   maxEntries: { services: number; backends: number };
+  /** Durations of RESYNCS full syncs with nothing changed, after the change phase. */
+  resyncS: number[];
+  rssAfterResyncsMb: number;
 }
 
 const MB = 1024 * 1024;
+/** Full resyncs run after the change phase. */
+export const RESYNCS = 3;
 
 /** Capacities with headroom for the added endpoints of the change phase. */
 function capacities(o: KpxOptions): { services: number; backends: number } {
@@ -69,7 +74,17 @@ function fullGc(): boolean {
   }
 }
 
+/** Whether this process runs compiled JavaScript (dist/, as the agent image does) or the
+ *  TypeScript sources through tsx. */
+export function runtimeKind(): 'compiled' | 'tsx' {
+  return import.meta.url.endsWith('.js') ? 'compiled' : 'tsx';
+}
+
 export async function runKpx(o: KpxOptions, progress: (msg: string) => void, hooks: KpxHooks = {}): Promise<KpxResult> {
+  // Everything the agent process loads (its API-server client, metrics, HTTP servers'
+  // code), so that the RSS below is an agent's and not just the sync path's: the
+  // Kubernetes client alone is ~70 MB of it.
+  await import('../../src/agent/agent.js');
   const rssBaselineMb = process.memoryUsage().rss / MB;
   const maxEntries = capacities(o);
   rmSync(o.pinDir, { recursive: true, force: true });
@@ -136,6 +151,17 @@ export async function runKpx(o: KpxOptions, progress: (msg: string) => void, hoo
     }
     await hooks.beforeClose?.();
 
+    // What a running agent's periodic full resyncs (--sync-period) do to its RSS: nothing
+    // changed, so they write nothing, but each one models and encodes every Service again.
+    const resyncS: number[] = [];
+    for (let i = 0; i < RESYNCS; i++) {
+      const r0 = performance.now();
+      const r = engine.sync(true);
+      resyncS.push((performance.now() - r0) / 1000);
+      if (!r || r.writes !== 0) throw new Error(`resync ${i} wrote ${r?.writes} entries, expected none`);
+    }
+    const rssAfterResyncsMb = process.memoryUsage().rss / MB;
+
     return {
       deliverS,
       fullSyncS,
@@ -149,6 +175,8 @@ export async function runKpx(o: KpxOptions, progress: (msg: string) => void, hoo
       changeMs,
       changeMsByKind,
       maxEntries,
+      resyncS,
+      rssAfterResyncsMb,
     };
   } finally {
     dp.close();

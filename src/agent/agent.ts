@@ -219,7 +219,7 @@ export class Agent {
           end();
           changes.syncSucceeded(triggers);
           configure();
-          healthChecks.update(engine.models.values());
+          healthChecks.update(engine.healthChecks.values());
           this.lastSuccess = Date.now();
           metrics.lastSync.set(this.lastSuccess / 1000);
           metrics.mapWrites.inc(r.writes);

@@ -6,7 +6,7 @@
 
 import { createServer, type Server } from 'node:http';
 import type { Logger } from '../log.js';
-import type { ServiceModel } from '../model/types.js';
+import type { HealthCheckTarget } from '../model/types.js';
 
 interface Entry {
   server: Server;
@@ -22,11 +22,10 @@ export class HealthCheckNodePorts {
     private readonly host = '0.0.0.0',
   ) {}
 
-  /** Brings the set of servers in line with the current models. */
-  update(models: Iterable<ServiceModel>): void {
+  /** Brings the set of servers in line with the Services that have a healthCheckNodePort. */
+  update(targets: Iterable<HealthCheckTarget>): void {
     const want = new Map<number, { service: string; localEndpoints: number }>();
-    for (const m of models) {
-      if (m.healthCheckNodePort === undefined) continue;
+    for (const m of targets) {
       if (want.has(m.healthCheckNodePort)) {
         this.log.warn('healthCheckNodePort used by two Services', { port: m.healthCheckNodePort, service: m.key });
         continue;

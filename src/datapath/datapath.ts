@@ -4,12 +4,12 @@
 
 import { mkdirSync, renameSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { BpfObject, DEFAULT_BPFFS, ensureBpffs, isBpffs, type BpfMap, type BpfProgram } from '../../native/index.js';
 import { EnvironmentError } from '../errors.js';
+import { packagePath } from '../package-root.js';
 import { MAP_NAMES, PROGRAM_NAMES, REASONS, sumPerCpuCounter, type Counter, type MapRole, type Reason } from './abi.js';
 
-export const DEFAULT_OBJECT = fileURLToPath(new URL('../../bpf/kpx.bpf.o', import.meta.url));
+export const DEFAULT_OBJECT = packagePath('bpf/kpx.bpf.o');
 export const DEFAULT_PIN_DIR = '/sys/fs/bpf/kpx';
 
 export interface DatapathOptions {

@@ -24,9 +24,10 @@
 
 import { BACKEND_STATE, PROTO, SCOPE, SVC_FLAGS, type Backend, type Proto, type SvcKey } from '../datapath/abi.js';
 import { compareAddrPort } from '../model/ip.js';
-import type { BackendSet, FrontendKind, ModelFrontend } from '../model/types.js';
+import type { BackendSet, FrontendKind, ModelBackend, ModelFrontend } from '../model/types.js';
+import { BackendTable } from './backend-table.js';
 import type { IdAllocator } from './id-allocator.js';
-import { frontendIdentity, type EncodedFrontend } from './types.js';
+import type { EncodedFrontend } from './types.js';
 
 const KIND_FLAGS: Readonly<Record<FrontendKind, number>> = {
   ClusterIP: SVC_FLAGS.CLUSTER_IP,
@@ -63,35 +64,49 @@ export function protoNumber(fe: ModelFrontend): Proto | undefined {
 
 /** Identities of every entry `fe` produces (EXTERNAL, then INTERNAL if any). */
 export function entryKeys(fe: ModelFrontend, proto: Proto): SvcKey[] {
-  const base = { addr: fe.addr, port: fe.port, slot: 0, proto };
-  const keys: SvcKey[] = [{ ...base, scope: SCOPE.EXTERNAL }];
-  if (hasLocalScope(fe)) keys.push({ ...base, scope: SCOPE.INTERNAL });
+  // Literals, not spreads of a shared base: one map key object per entry of every frontend.
+  const keys: SvcKey[] = [{ addr: fe.addr, port: fe.port, slot: 0, proto, scope: SCOPE.EXTERNAL }];
+  if (hasLocalScope(fe)) keys.push({ addr: fe.addr, port: fe.port, slot: 0, proto, scope: SCOPE.INTERNAL });
   return keys;
 }
 
-function encodeEntry(fe: ModelFrontend, key: SvcKey, set: BackendSet, ids: IdAllocator): EncodedFrontend {
-  const svcId = ids.svcId(frontendIdentity(key));
-  const backends = new Map<number, Backend>();
-  const slots: number[] = [];
-  const add = (b: { addr: string; port: number; local: boolean }, state: number): number => {
+/** `list` sorted by address then port; `list` itself when it already is (the model's sets are). */
+function sortedByAddrPort<T extends { addr: string; port: number }>(list: readonly T[]): readonly T[] {
+  for (let i = 1; i < list.length; i++) if (compareAddrPort(list[i - 1]!, list[i]!) > 0) return [...list].sort(compareAddrPort);
+  return list;
+}
+
+/** One services-map entry of `fe` (identity = frontendIdentity(key)); allocates ids as needed. */
+export function encodeEntry(fe: ModelFrontend, key: SvcKey, identity: string, set: BackendSet, ids: IdAllocator): EncodedFrontend {
+  const svcId = ids.svcId(identity);
+  const usable = sortedByAddrPort(set.usable);
+  const kept = sortedByAddrPort(set.kept);
+  const idList: number[] = [];
+  const list: Backend[] = [];
+  // Ids are distinct per address, and the model's sets hold an address once; should one
+  // repeat anyway, the later entry wins, as it would in a Map.
+  let seen: Set<number> | undefined;
+  const add = (b: ModelBackend, state: number): number => {
     const id = ids.backendId(svcId, { addr: b.addr, port: b.port, proto: key.proto });
-    backends.set(id, { addr: b.addr, port: b.port, proto: key.proto, state: backendState(state, b.local), svcId });
+    const be: Backend = { addr: b.addr, port: b.port, proto: key.proto, state: backendState(state, b.local), svcId };
+    const dup = idList.length <= 16 ? idList.indexOf(id) : (seen ??= new Set(idList)).has(id) ? idList.indexOf(id) : -1;
+    if (dup >= 0) list[dup] = be;
+    else {
+      idList.push(id);
+      list.push(be);
+      seen?.add(id);
+    }
     return id;
   };
-  for (const b of [...set.usable].sort(compareAddrPort)) slots.push(add(b, BACKEND_STATE.ACTIVE));
-  for (const b of [...set.kept].sort(compareAddrPort)) add(b, BACKEND_STATE.TERMINATING);
-  return {
+  const slots = usable.map((b) => add(b, BACKEND_STATE.ACTIVE));
+  for (const b of kept) add(b, BACKEND_STATE.TERMINATING);
+  const entry: EncodedFrontend = {
     owner: fe.owner,
     svcId,
     key,
     value: { backendId: 0, svcId, count: slots.length, flags: frontendFlags(fe), affinityTimeoutS: fe.affinityTimeoutS },
     slots,
-    backends,
-    ...(fe.sourceRanges ? { sourceRanges: fe.sourceRanges } : {}),
+    backends: new BackendTable(idList, list),
   };
-}
-
-/** The entries of one supported frontend; allocates ids as needed. */
-export function encodeFrontend(fe: ModelFrontend, proto: Proto, ids: IdAllocator): EncodedFrontend[] {
-  return entryKeys(fe, proto).map((key) => encodeEntry(fe, key, key.scope === SCOPE.INTERNAL ? fe.local : fe.cluster, ids));
+  return fe.sourceRanges ? { ...entry, sourceRanges: fe.sourceRanges } : entry;
 }

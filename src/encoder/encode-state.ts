@@ -7,7 +7,8 @@
 import { BadObjectError, type KpxError } from '../errors.js';
 import { serviceWhere } from '../model/object-keys.js';
 import type { ModelFrontend, ServiceModel } from '../model/types.js';
-import { encodeFrontend, entryKeys, protoNumber } from './encode-frontend.js';
+import { SCOPE } from '../datapath/abi.js';
+import { encodeEntry, entryKeys, protoNumber } from './encode-frontend.js';
 import type { IdAllocator } from './id-allocator.js';
 import { KPX_MAX_BACKENDS_PER_SVC } from './limits.js';
 import { frontendIdentity, type EncodedFrontend } from './types.js';
@@ -68,18 +69,20 @@ export function encodeServiceInto(result: EncodeResult, model: ServiceModel, ids
       result.unsupported.push({ owner: fe.owner, frontend: describe(fe), reason: fe.unsupported ?? `protocol ${fe.protocol}` });
       continue;
     }
-    const clash = entryKeys(fe, proto)
-      .map((k) => result.state.get(frontendIdentity(k)))
-      .find((e) => e !== undefined);
+    const keys = entryKeys(fe, proto);
+    // Each identity is built once and is the one string the id allocator, the desired
+    // state and the reconciler all keep.
+    const identities = keys.map(frontendIdentity);
+    const clash = identities.map((id) => result.state.get(id)).find((e) => e !== undefined);
     if (clash) {
       result.errors.push(new BadObjectError(serviceWhere(model.key), `frontend ${describe(fe)}`, `already used by ${clash.owner}; not programmed for ${fe.owner}`));
       continue;
     }
-    for (const entry of encodeFrontend(fe, proto, ids)) {
-      const identity = frontendIdentity(entry.key);
-      result.state.set(identity, entry);
+    keys.forEach((key, i) => {
+      const identity = identities[i]!;
+      result.state.set(identity, encodeEntry(fe, key, identity, key.scope === SCOPE.INTERNAL ? fe.local : fe.cluster, ids));
       added.push(identity);
-    }
+    });
   }
   return added;
 }

@@ -7,14 +7,13 @@
 
 import type { Backend } from '../datapath/abi.js';
 import type { EncodedState } from './types.js';
+import { BackendIdTable, backendKey } from './backend-id-table.js';
+import { IdPool } from './id-pool.js';
 import { IdSpace } from './id-space.js';
 import { KPX_MAX_ID } from './limits.js';
 
 export type BackendAddress = Pick<Backend, 'addr' | 'port' | 'proto'>;
 
-export function backendIdentity(svcId: number, b: BackendAddress): string {
-  return `${svcId}|${b.addr}:${b.port}/${b.proto}`;
-}
 
 export interface IdAllocatorOptions {
   /** Largest id handed out (tests use small spaces to exercise wrap-around). */
@@ -24,13 +23,16 @@ export interface IdAllocatorOptions {
 
 export class IdAllocator {
   private readonly svcs: IdSpace;
-  private readonly backends: IdSpace;
-  /** svcId -> identities of its backends, to release them with the frontend. */
-  private readonly backendsOf = new Map<number, Set<string>>();
+  /** Every backend id in use, whichever frontend it belongs to. */
+  private readonly backends: IdPool;
+  /** svcId -> its backends' ids by address. Per frontend rather than one global
+   *  "svcId|address" string key: no second index to release a frontend's backends, and
+   *  no key strings (at 100,000 backends the global keys and indexes held ~20 MB). */
+  private readonly backendsOf = new Map<number, BackendIdTable>();
 
   constructor(opts: IdAllocatorOptions = {}) {
     this.svcs = new IdSpace('frontend', opts.maxSvcId ?? KPX_MAX_ID);
-    this.backends = new IdSpace('backend', opts.maxBackendId ?? KPX_MAX_ID);
+    this.backends = new IdPool('backend', opts.maxBackendId ?? KPX_MAX_ID);
   }
 
   /** The frontend's id, allocated on first use. */
@@ -44,14 +46,17 @@ export class IdAllocator {
 
   /** The backend's id within frontend `svcId`, allocated on first use. */
   backendId(svcId: number, b: BackendAddress): number {
-    const key = backendIdentity(svcId, b);
-    const id = this.backends.acquire(key);
-    this.remember(svcId, key);
+    const mine = this.tableOf(svcId);
+    const key = backendKey(b);
+    const have = mine.get(key);
+    if (have !== undefined) return have;
+    const id = this.backends.take();
+    mine.add(key, id);
     return id;
   }
 
   peekBackendId(svcId: number, b: BackendAddress): number | undefined {
-    return this.backends.get(backendIdentity(svcId, b));
+    return this.backendsOf.get(svcId)?.get(backendKey(b));
   }
 
   /** Seeds a frontend id read from the pinned maps; false on a conflict. */
@@ -61,9 +66,11 @@ export class IdAllocator {
 
   /** Seeds a backend id read from the pinned maps; false on a conflict. */
   adoptBackend(svcId: number, b: BackendAddress, id: number): boolean {
-    const key = backendIdentity(svcId, b);
-    if (!this.backends.adopt(key, id)) return false;
-    this.remember(svcId, key);
+    const key = backendKey(b);
+    const have = this.backendsOf.get(svcId)?.get(key);
+    if (have !== undefined) return have === id;
+    if (!this.backends.claim(id)) return false;
+    this.tableOf(svcId).add(key, id);
     return true;
   }
 
@@ -89,48 +96,48 @@ export class IdAllocator {
   releaseSvc(identity: string): void {
     const id = this.svcs.get(identity);
     if (id === undefined) return;
-    for (const key of this.backendsOf.get(id) ?? []) this.backends.release(key);
+    for (const bid of this.backendsOf.get(id)?.ids() ?? []) this.backends.free(bid);
     this.backendsOf.delete(id);
     this.svcs.release(identity);
   }
 
   releaseBackend(svcId: number, b: BackendAddress): void {
-    const key = backendIdentity(svcId, b);
-    this.backends.release(key);
-    this.backendsOf.get(svcId)?.delete(key);
+    const id = this.backendsOf.get(svcId)?.delete(backendKey(b));
+    if (id !== undefined) this.backends.free(id);
   }
 
   /**
    * Frees every id that `programmed` does not use. Call it with what the maps hold after
    * a successful write (not with the desired state: a frontend that failed to encode
-   * keeps its old entries, and their ids must stay taken).
+   * keeps its old entries, and their ids must stay taken). A backend id stays when the
+   * programmed frontend with its svcId holds that id: ids are bound one to one, so that
+   * is the same backend, and no identity string has to be built for the comparison.
    */
   releaseUnused(programmed: EncodedState): { svcs: number; backends: number } {
     const before = this.sizes();
-    const liveSvcs = new Set(programmed.keys());
-    const liveBackends = new Set<string>();
+    const live = new Map<number, Array<ReadonlyMap<number, Backend>>>();
     for (const fe of programmed.values()) {
-      for (const be of fe.backends.values()) liveBackends.add(backendIdentity(fe.svcId, be));
+      const list = live.get(fe.svcId);
+      if (list) list.push(fe.backends);
+      else live.set(fe.svcId, [fe.backends]);
     }
-    for (const identity of [...this.svcs.keys()]) if (!liveSvcs.has(identity)) this.releaseSvc(identity);
-    for (const key of [...this.backends.keys()]) {
-      if (liveBackends.has(key)) continue;
-      this.backends.release(key);
-      this.backendsOf.get(Number(key.slice(0, key.indexOf('|'))))?.delete(key);
+    for (const identity of [...this.svcs.keys()]) if (!programmed.has(identity)) this.releaseSvc(identity);
+    for (const [svcId, mine] of this.backendsOf) {
+      const kept = live.get(svcId);
+      for (const id of mine.retain((bid) => kept?.some((m) => m.has(bid)) ?? false)) this.backends.free(id);
     }
     const after = this.sizes();
     return { svcs: before.svcs - after.svcs, backends: before.backends - after.backends };
+  }
+
+  private tableOf(svcId: number): BackendIdTable {
+    let mine = this.backendsOf.get(svcId);
+    if (!mine) this.backendsOf.set(svcId, (mine = new BackendIdTable()));
+    return mine;
   }
 
   /** Ids currently bound, for metrics and tests. */
   sizes(): { svcs: number; backends: number } {
     return { svcs: this.svcs.size, backends: this.backends.size };
   }
-
-  private remember(svcId: number, key: string): void {
-    let set = this.backendsOf.get(svcId);
-    if (!set) this.backendsOf.set(svcId, (set = new Set()));
-    set.add(key);
-  }
 }
-

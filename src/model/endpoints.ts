@@ -36,24 +36,35 @@ export function slicePortNumber(slice: V1EndpointSlice, port: ParsedPort): numbe
   return undefined;
 }
 
+/** Shared by every endpoint without zone hints (most of them): never mutated. */
+const NO_ZONE_HINTS: readonly string[] = Object.freeze([]);
+
+function zoneHintsOf(ep: V1Endpoint): readonly string[] {
+  const zones = ep.hints?.forZones;
+  if (!zones || zones.length === 0) return NO_ZONE_HINTS;
+  const names = zones.map((z) => z.name).filter((z) => z !== '');
+  return names.length ? names : NO_ZONE_HINTS;
+}
+
 function toBackend(ep: V1Endpoint, addr: string, port: number, nodeName: string): ModelBackend {
   const c = ep.conditions ?? {};
   // Unset conditions read as kube-proxy reads them: ready and serving default to true,
   // terminating to false. `serving: false` is never used (E1), even if `ready` says true.
   const serving = c.serving !== false;
   const ready = c.ready !== false && serving;
-  const zoneHints = (ep.hints?.forZones ?? []).map((z) => z.name).filter((z) => z !== '');
-  return {
+  // One object per endpoint of every Service: built without spreads of temporary objects.
+  const b: { -readonly [K in keyof ModelBackend]: ModelBackend[K] } = {
     addr,
     port,
-    ...(ep.nodeName ? { nodeName: ep.nodeName } : {}),
-    ...(ep.zone ? { zone: ep.zone } : {}),
     local: !!ep.nodeName && ep.nodeName === nodeName,
     ready,
     serving,
     terminating: c.terminating === true,
-    zoneHints,
+    zoneHints: zoneHintsOf(ep),
   };
+  if (ep.nodeName) b.nodeName = ep.nodeName;
+  if (ep.zone) b.zone = ep.zone;
+  return b;
 }
 
 /** ready > serving-and-terminating > the rest; used to merge duplicates (E2). */
@@ -73,7 +84,7 @@ export function endpointsForPort(
   nodeName: string,
   warnings: BadObjectError[],
 ): ModelBackend[] {
-  const byKey = new Map<string, ModelBackend>();
+  const all: ModelBackend[] = [];
   for (const slice of slices) {
     const num = slicePortNumber(slice, port);
     if (num === undefined) continue;
@@ -85,11 +96,22 @@ export function endpointsForPort(
         return;
       }
       if (ip.family !== 'IPv4') return;
-      const b = toBackend(ep, ip.addr, num, nodeName);
-      const key = `${b.addr}:${b.port}`;
-      const prev = byKey.get(key);
-      if (!prev || rank(b) > rank(prev)) byKey.set(key, b);
+      all.push(toBackend(ep, ip.addr, num, nodeName));
     });
   }
-  return [...byKey.values()].sort(compareAddrPort);
+  // Sorted, duplicates end up side by side; the sort is stable, so they keep the order
+  // they were read in (slices by name, then position) and the first reading wins a tie.
+  // No Map and no "addr:port" key string per endpoint of every Service.
+  all.sort(compareAddrPort);
+  let kept = 0;
+  for (const b of all) {
+    const prev = kept > 0 ? all[kept - 1]! : undefined;
+    if (prev && prev.addr === b.addr && prev.port === b.port) {
+      if (rank(b) > rank(prev)) all[kept - 1] = b;
+      continue;
+    }
+    all[kept++] = b;
+  }
+  all.length = kept;
+  return all;
 }

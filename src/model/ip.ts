@@ -38,7 +38,7 @@ export function classifyCidr(text: string): CidrClass {
  * twice per step, so the regex in parseIpv4 showed up at ~10% of a 10k-Service sync
  * (bench/controlplane.ts); the canonical case is almost every address.
  */
-function canonicalQuad(text: string): number | undefined {
+export function canonicalQuad(text: string): number | undefined {
   let n = 0;
   let octet = 0;
   let digits = 0;

@@ -14,6 +14,9 @@ function withFallback(candidates: readonly ModelBackend[], preferred: readonly M
 
 /** Serving endpoints among `candidates` that `usable` leaves out. */
 function keptOutside(candidates: readonly ModelBackend[], usable: readonly ModelBackend[]): ModelBackend[] {
+  // usable is drawn from candidates: the same size means nothing is left outside (the
+  // usual case, every endpoint ready), and no Set is built per frontend.
+  if (usable.length === candidates.length) return [];
   const taken = new Set(usable);
   return candidates.filter((b) => !taken.has(b) && (b.ready || servingTerminating(b)));
 }

@@ -16,6 +16,7 @@ import type { FrontendKind, ModelFrontend, ModelOptions, NodeInfo, ServiceInput,
 export const SCTP_UNSUPPORTED = 'SCTP is not supported by the kpx datapath';
 
 function uniqueMessages(errors: BadObjectError[]): BadObjectError[] {
+  if (errors.length < 2) return errors;
   const seen = new Set<string>();
   return errors.filter((e) => !seen.has(e.message) && !!seen.add(e.message));
 }

@@ -101,6 +101,14 @@ export interface ServiceModel {
   readonly localReadyEndpoints: number;
 }
 
+/** What a T6 health-check server needs of a Service: the sync engine keeps only this
+ *  (not the whole model, whose backend sets are the size of the Service's endpoints). */
+export interface HealthCheckTarget {
+  readonly key: string;
+  readonly healthCheckNodePort: number;
+  readonly localReadyEndpoints: number;
+}
+
 export type ServiceOutcome =
   | { readonly key: string; readonly status: 'ok'; readonly model: ServiceModel; readonly warnings: readonly BadObjectError[] }
   | { readonly key: string; readonly status: 'skipped'; readonly rule: 'S1' | 'S2' | 'S3'; readonly reason: string }

@@ -10,8 +10,9 @@ import type { EncodedFrontend } from '../encoder/types.js';
 import type { KpxError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { HOST_PORTS_KEY, modelHostPorts } from '../model/host-ports.js';
-import { modelServices } from '../model/model-services.js';
-import type { ModelOptions, ServiceInput, ServiceModel } from '../model/types.js';
+import { checkModelOptions } from '../model/model-services.js';
+import { modelService } from '../model/service-model.js';
+import type { HealthCheckTarget, ModelOptions } from '../model/types.js';
 import type { Reconciler } from '../reconciler/reconciler.js';
 import type { ChangeTracker } from '../tracker/change-tracker.js';
 
@@ -26,9 +27,10 @@ export interface SyncReport {
 
 export class SyncEngine {
   private readonly desired = new Map<string, EncodedFrontend>();
-  private readonly byService = new Map<string, Set<string>>();
-  /** Last good model per Service (for health checks and inspect). */
-  readonly models = new Map<string, ServiceModel>();
+  /** Service key -> identities of the frontends it owns in `desired`. */
+  private readonly byService = new Map<string, string[]>();
+  /** Services with a healthCheckNodePort, from their last good model (T6). */
+  readonly healthChecks = new Map<string, HealthCheckTarget>();
   private needFull = true;
 
   constructor(
@@ -62,46 +64,57 @@ export class SyncEngine {
     const t0 = performance.now();
     const full = fullRequested || this.needFull;
     const changes = this.tracker.takeChanges();
-    const inputs: Map<string, ServiceInput> = full
-      ? new Map(this.tracker.snapshot().services)
-      : new Map(changes.services);
+    const inputs = full ? this.tracker.snapshot().services : changes.services;
+    const keys = [...inputs.keys()];
     if (full) {
-      for (const key of this.byService.keys()) {
-        if (key !== HOST_PORTS_KEY && !inputs.has(key)) inputs.set(key, { key, service: undefined, slices: [] });
-      }
+      // Services the engine programmed that the tracker no longer knows: gone.
+      for (const key of this.byService.keys()) if (key !== HOST_PORTS_KEY && !inputs.has(key)) keys.push(key);
     }
+    // Key order makes id allocation and clash resolution deterministic.
+    keys.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
 
     const touched = new Set<string>();
     const result: EncodeResult = { ...emptyEncodeResult(), state: this.desired };
-    for (const key of inputs.keys()) {
+    // Every affected Service's old entries go first, so that a frontend one Service gave
+    // up is free for another one in this same sync, whatever their order.
+    for (const key of keys) {
       for (const id of this.byService.get(key) ?? []) {
         this.desired.delete(id);
         touched.add(id);
       }
       this.byService.delete(key);
     }
+    checkModelOptions(this.opts);
     const errors: KpxError[] = [];
-    for (const outcome of modelServices(inputs.values(), changes.node, this.opts)) {
+    // One Service at a time, model then encode: a model is garbage as soon as it is
+    // encoded, so a full sync never holds the models of every Service at once.
+    for (const key of keys) {
+      const outcome = modelService(inputs.get(key) ?? { key, service: undefined, slices: [] }, changes.node, this.opts);
       if (outcome.status !== 'ok') {
-        this.models.delete(outcome.key);
+        this.healthChecks.delete(outcome.key);
         if (outcome.status === 'bad') errors.push(...outcome.errors);
         continue;
       }
       errors.push(...outcome.warnings);
-      const mine = new Set(encodeServiceInto(result, outcome.model, this.ids, this.encodeOpts));
+      const mine = encodeServiceInto(result, outcome.model, this.ids, this.encodeOpts);
       if (result.failed.has(outcome.key)) {
         // Left out whole (e.g. too many backends): keep what the maps hold for it.
         for (const id of touched) {
           const kept = this.reconciler.current().get(id);
           if (kept && kept.owner.startsWith(`${outcome.key}:`)) {
             this.desired.set(id, kept);
-            mine.add(id);
+            mine.push(id);
           }
         }
       }
       for (const id of mine) touched.add(id);
       this.byService.set(outcome.key, mine);
-      this.models.set(outcome.key, outcome.model);
+      const m = outcome.model;
+      if (m.healthCheckNodePort !== undefined) {
+        this.healthChecks.set(m.key, { key: m.key, healthCheckNodePort: m.healthCheckNodePort, localReadyEndpoints: m.localReadyEndpoints });
+      } else {
+        this.healthChecks.delete(m.key);
+      }
     }
     if (full || changes.all || changes.hostPortsChanged) {
       for (const id of this.byService.get(HOST_PORTS_KEY) ?? []) {
@@ -111,7 +124,7 @@ export class SyncEngine {
       const snap = this.tracker.snapshot();
       const mine = encodeServiceInto(result, modelHostPorts(snap.hostPorts, snap.node), this.ids);
       for (const id of mine) touched.add(id);
-      this.byService.set(HOST_PORTS_KEY, new Set(mine));
+      this.byService.set(HOST_PORTS_KEY, mine);
     }
     errors.push(...result.errors);
     for (const u of result.unsupported) this.log.warn('frontend not programmed', { owner: u.owner, frontend: u.frontend, reason: u.reason });
@@ -123,7 +136,7 @@ export class SyncEngine {
       else this.releaseRemoved(touched);
       return {
         full,
-        services: inputs.size,
+        services: keys.length,
         changedFrontends: r.changed,
         writes: r.writes,
         errors,

@@ -9,12 +9,17 @@ import { namespaceOf, serviceKey, sliceName, sliceServiceKey } from '../model/ob
 import type { NodeInfo, ServiceInput } from '../model/types.js';
 import type { SourceSink } from '../sources/types.js';
 import { PendingChanges } from './pending.js';
-import { hostPortsOf, nodeSignature, serviceSignature, sliceSignature, stableStringify, type HostPort } from './signatures.js';
+import { hostPortsOf, hostPortsSignature, nodeSignature, serviceSignature, sliceSignature, type HostPort } from './signatures.js';
 import type { TrackedChanges, TrackerSnapshot } from './types.js';
 
 interface Held<T> {
   readonly obj: T;
   readonly sig: string;
+}
+
+/** A slice filed under its Service, with its name. */
+interface HeldSlice extends Held<V1EndpointSlice> {
+  readonly name: string;
 }
 
 export interface ChangeTrackerOptions {
@@ -25,8 +30,9 @@ export interface ChangeTrackerOptions {
 
 export class ChangeTracker implements SourceSink {
   private readonly services = new Map<string, Held<V1Service>>();
-  /** Service key -> slice name -> slice. */
-  private readonly slices = new Map<string, Map<string, Held<V1EndpointSlice>>>();
+  /** Service key -> its slices. An array, not a Map by name: almost every Service has one
+   *  slice, and 10,000 one-entry Maps cost ~6 MB more than 10,000 one-entry arrays. */
+  private readonly slices = new Map<string, HeldSlice[]>();
   /** "namespace/sliceName" -> the Service key it is filed under, to move or delete it
    *  even when its label changed or the source's `prev` is stale. */
   private readonly sliceHome = new Map<string, string>();
@@ -64,7 +70,7 @@ export class ChangeTracker implements SourceSink {
     // A slice without the service-name label belongs to no Service a proxy knows.
     const newHome = cur ? sliceServiceKey(cur) : undefined;
     if (oldHome !== undefined && oldHome !== newHome) this.fileSlice(oldHome, name, undefined);
-    if (newHome !== undefined && cur) this.fileSlice(newHome, name, { obj: cur, sig: sliceSignature(cur) });
+    if (newHome !== undefined && cur) this.fileSlice(newHome, name, { name, obj: cur, sig: sliceSignature(cur) });
     if (newHome !== undefined) this.sliceHome.set(id, newHome);
     else this.sliceHome.delete(id);
     this.changed();
@@ -83,7 +89,7 @@ export class ChangeTracker implements SourceSink {
     const key = `${namespaceOf(obj)}/${obj.metadata?.name ?? ''}`;
     const before = this.hostPorts.get(key)?.sig;
     const ports = cur ? hostPortsOf(cur) : [];
-    const next = ports.length ? { obj: ports, sig: stableStringify(ports) } : undefined;
+    const next = ports.length ? { obj: ports, sig: hostPortsSignature(ports) } : undefined;
     if (next) this.hostPorts.set(key, next);
     else this.hostPorts.delete(key);
     this.pendingPods.note('pods', key, before, next?.sig);
@@ -136,15 +142,17 @@ export class ChangeTracker implements SourceSink {
 
   // ---- internals ---------------------------------------------------------------------
 
-  private fileSlice(svcKey: string, name: string, next: Held<V1EndpointSlice> | undefined): void {
-    let group = this.slices.get(svcKey);
-    const before = group?.get(name)?.sig;
+  private fileSlice(svcKey: string, name: string, next: HeldSlice | undefined): void {
+    const group = this.slices.get(svcKey);
+    const at = group ? group.findIndex((h) => h.name === name) : -1;
+    const before = at >= 0 ? group![at]!.sig : undefined;
     if (next) {
-      if (!group) this.slices.set(svcKey, (group = new Map()));
-      group.set(name, next);
-    } else if (group) {
-      group.delete(name);
-      if (group.size === 0) this.slices.delete(svcKey);
+      if (!group) this.slices.set(svcKey, [next]);
+      else if (at >= 0) group[at] = next;
+      else group.push(next);
+    } else if (group && at >= 0) {
+      group.splice(at, 1);
+      if (group.length === 0) this.slices.delete(svcKey);
     }
     this.pendingSlices.note(svcKey, name, before, next?.sig);
   }
@@ -155,7 +163,7 @@ export class ChangeTracker implements SourceSink {
 
   private input(key: string): ServiceInput {
     const group = this.slices.get(key);
-    const slices = group ? [...group.keys()].sort().map((n) => group.get(n)!.obj) : [];
+    const slices = !group ? [] : group.length === 1 ? [group[0]!.obj] : [...group].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)).map((h) => h.obj);
     return { key, service: this.services.get(key)?.obj, slices };
   }
 

@@ -258,7 +258,7 @@ test('DaemonSet: host network, every node, node-critical, bpffs and cgroup v2 fr
   assert.ok(c.volumeMounts?.some((m) => STATE_ROOT.startsWith(m.mountPath) && hostPathOf(m.name) !== undefined), `${STATE_ROOT} is on a host path`);
 });
 
-test('Dockerfile: node 20 build stage with production deps; runtime carries kpx.bpf.o and no compiler', () => {
+test('Dockerfile: node 20 build stage compiles, keeps production deps; runtime carries kpx.bpf.o and no compiler', () => {
   const text = readFileSync(join(DEPLOY, 'Dockerfile'), 'utf8').replace(/\\\n/g, ' ');
   const lines = text.split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
   const stages: Array<{ from: string; name?: string; lines: string[] }> = [];
@@ -274,7 +274,10 @@ test('Dockerfile: node 20 build stage with production deps; runtime carries kpx.
   const buildStage = stages[0]!;
   const runtime = stages.at(-1)!;
   assert.equal(buildStage.from, 'node:20-bookworm-slim');
-  assert.ok(buildStage.lines.some((l) => /^RUN .*npm ci\b.*--omit=dev/.test(l)), 'npm ci --omit=dev');
+  // Compiled with the devDependency typescript, then the devDependencies are dropped.
+  const compile = buildStage.lines.findIndex((l) => /^RUN .*\bnpx tsc -p tsconfig\.build\.json\b/.test(l));
+  assert.ok(compile >= 0, 'the build stage compiles the agent (tsconfig.build.json)');
+  assert.ok(buildStage.lines.slice(compile).some((l) => /^RUN .*npm (ci|prune)\b.*--omit=dev/.test(l)), 'devDependencies dropped after compiling');
   assert.ok(/^(debian:bookworm-slim|node:20-bookworm-slim)$/.test(runtime.from), `runtime base ${runtime.from}`);
 
   const runs = runtime.lines.filter((l) => l.startsWith('RUN ')).join(' ');
@@ -294,7 +297,8 @@ test('Dockerfile: node 20 build stage with production deps; runtime carries kpx.
   for (const dir of ['bin', 'src', 'native']) assert.ok(copies(buildStage).some((l) => l.startsWith(`COPY ${dir} `)), `image has ${dir}/`);
 
   const entry = runtime.lines.find((l) => l.startsWith('ENTRYPOINT'));
-  assert.deepEqual(JSON.parse(entry!.slice('ENTRYPOINT'.length)), ['node', '/app/bin/kpx.js', 'agent']);
+  assert.deepEqual(JSON.parse(entry!.slice('ENTRYPOINT'.length)), ['node', '/app/bin/kpx-dist.js', 'agent']);
+  assert.ok(copies(buildStage).some((l) => /^COPY tsconfig\.json tsconfig\.build\.json /.test(l)), 'build config in the image');
 
   // --omit=dev drops devDependencies: whatever runs the TypeScript must be a dependency.
   const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };

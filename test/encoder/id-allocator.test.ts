@@ -102,3 +102,45 @@ test('releasing a frontend releases its backends; releaseUnused keeps exactly wh
   assert.equal(ids.peekBackendId(b, be('10.244.1.2')), undefined);
   assert.equal(ids.backendId(b, be('10.244.1.1')), kept);
 });
+
+test('backend ids are one space across frontends: an adopted id another frontend holds is refused', () => {
+  const ids = new IdAllocator();
+  assert.equal(ids.adoptBackend(1, be('10.244.1.1'), 5), true);
+  assert.equal(ids.adoptBackend(1, be('10.244.1.1'), 5), true);
+  assert.equal(ids.adoptBackend(1, be('10.244.1.1'), 6), false);
+  assert.equal(ids.adoptBackend(2, be('10.244.1.9'), 5), false);
+  assert.equal(ids.backendId(2, be('10.244.1.9')), 6);
+  // Same address and port, other protocol: another backend.
+  assert.notEqual(ids.backendId(2, { addr: '10.244.1.9', port: 80, proto: PROTO.UDP }), 6);
+  ids.releaseBackend(2, be('10.244.1.9'));
+  assert.equal(ids.peekBackendId(2, be('10.244.1.9')), undefined);
+  assert.deepEqual(ids.sizes(), { svcs: 0, backends: 2 });
+});
+
+test('releaseUnused frees the backends of frontends the maps do not hold, and ids no programmed frontend names', () => {
+  const ids = new IdAllocator();
+  const a = ids.svcId('a');
+  const gone = ids.svcId('gone');
+  const keep = ids.backendId(a, be('10.244.1.1'));
+  const drop = ids.backendId(a, be('10.244.1.2'));
+  ids.backendId(gone, be('10.244.1.1'));
+  const programmed = new Map<string, EncodedFrontend>([
+    [
+      'a',
+      {
+        owner: 'x',
+        svcId: a,
+        key: { addr: '10.96.0.1', port: 80, slot: 0, proto: PROTO.TCP, scope: 0 },
+        value: { backendId: 0, svcId: a, count: 1, flags: 1, affinityTimeoutS: 0 },
+        slots: [keep],
+        backends: new Map([[keep, { ...be('10.244.1.1'), state: BACKEND_STATE.ACTIVE, svcId: a }]]),
+      },
+    ],
+  ]);
+  assert.deepEqual(ids.releaseUnused(programmed), { svcs: 1, backends: 2 });
+  assert.equal(ids.peekSvcId('gone'), undefined);
+  assert.equal(ids.peekBackendId(a, be('10.244.1.2')), undefined);
+  assert.equal(ids.backendId(a, be('10.244.1.1')), keep);
+  // A released id is not handed out again right away.
+  assert.notEqual(ids.backendId(a, be('10.244.1.3')), drop);
+});
