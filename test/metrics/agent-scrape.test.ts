@@ -1,4 +1,4 @@
-// End to end: the real `kpx agent` in a one-node lab (network namespaces kpxmet-<pid>-*,
+// End to end: the real `kpx agent`, compiled as the image runs it, in a one-node lab (network namespaces kpxmet-<pid>-*,
 // pins under /sys/fs/bpf/kpxmet-<pid>), a Service from a manifest whose EndpointSlice
 // carries a last-change-trigger-time, real connections from a client pod and from the
 // node itself, and /metrics scraped over HTTP from inside the node namespace, where the
@@ -22,7 +22,11 @@ import { parseScrape, type Scrape } from './scrape.js';
 
 const PREFIX = `kpxmet-${process.pid}-`;
 const PIN_DIR = `/sys/fs/bpf/kpxmet-${process.pid}`;
-const KPX = fileURLToPath(new URL('../../bin/kpx.js', import.meta.url));
+// The agent as the image runs it: compiled JavaScript (npm run build:agent, built in
+// before()), started through bin/kpx-dist.js with no TypeScript loader in the process.
+// Every other end-to-end test runs the sources through bin/kpx.js.
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const KPX = join(ROOT, 'bin/kpx-dist.js');
 const FETCH = fileURLToPath(new URL('./fetch.ts', import.meta.url));
 const METRICS = 'http://127.0.0.1:10249/metrics';
 const VIP = '10.97.0.10';
@@ -61,6 +65,7 @@ async function waitFor(what: string, ok: () => boolean | Promise<boolean>, ms = 
 }
 
 before(async () => {
+  await execFileAsync('npm', ['run', '--silent', 'build:agent'], { cwd: ROOT });
   teardownLab(PREFIX);
   workDir = mkdtempSync(join(tmpdir(), PREFIX));
   lab = await buildLab({
