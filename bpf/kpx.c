@@ -100,6 +100,7 @@ static __always_inline __u32 kpx_established(void *ctx, const int xdp, const enu
 	__u32 flow_svc = ct->svc_id;
 	struct kpx_backend *be = kpx_lb_backend(ct->backend_id, flow_svc);
 	struct kpx_nat t = kpx_nat_of(p);
+	__u16 flags;
 
 	if (!be)
 		return 0;
@@ -110,10 +111,11 @@ static __always_inline __u32 kpx_established(void *ctx, const int xdp, const enu
 		t.saddr = ct->peer_addr;
 		t.sport = ct->peer_port;
 	}
-	if (kpx_ct_touch(ct, now, p->ct_flags)) {
+	flags = kpx_ct_close_flags(ct->flags, p->tcp_flags, KPX_CT_FORWARD);
+	if (kpx_ct_touch(ct, now, flags)) {
 		struct kpx_ct_key rkey = kpx_ct_reply_key_of(p, ct, t.daddr, t.dport);
 
-		kpx_ct_touch_key(&rkey, now, p->ct_flags);
+		kpx_ct_touch_key(&rkey, now, flags);
 	}
 	return kpx_send(ctx, xdp, origin, p, &t, KPX_R_FWD_ESTABLISHED);
 }
@@ -123,7 +125,7 @@ static __always_inline __u32 kpx_established(void *ctx, const int xdp, const enu
 static __always_inline __u32 kpx_reply(void *ctx, const int xdp, const enum kpx_origin origin,
 				       const struct kpx_pkt *p, struct kpx_ct_value *ct, __u64 now)
 {
-	__u16 flags = p->ct_flags | KPX_CT_F_SEEN_REPLY;
+	__u16 flags = kpx_ct_close_flags(ct->flags, p->tcp_flags, KPX_CT_REPLY) | KPX_CT_F_SEEN_REPLY;
 	struct kpx_nat t = kpx_nat_of(p);
 
 	t.saddr = ct->nat_addr;
@@ -229,13 +231,13 @@ static __always_inline __u32 kpx_decide(void *ctx, const int xdp, const enum kpx
 	ct = bpf_map_lookup_elem(&kpx_ct_v1, &key);
 	if (ct) {
 		now = kpx_now();
-		if (!kpx_ct_expired(ct, p.proto, now)) {
+		if (!kpx_ct_stale(ct, &p, now)) {
 			reason = kpx_established(ctx, xdp, origin, &p, ct, now, svc_id);
 			if (reason)
 				return reason;
 			reselect = 1;
 		}
-		/* Expired: the tuple is reused by a new flow. */
+		/* Expired, or a SYN reopening a closed flow: the tuple is reused by a new flow. */
 	} else {
 		key.dir = KPX_CT_REPLY;
 		ct = bpf_map_lookup_elem(&kpx_ct_v1, &key);
