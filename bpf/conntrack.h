@@ -12,7 +12,8 @@
  * (kpx_ct_close_flags(), kpx_ct_timeout_ns()): the side that sends the first FIN ends in
  * TIME_WAIT, the other closes on the final ACK. Client first: after its final ACK the
  * backend holds nothing, a short grace covers a resent FIN. Backend first: the backend
- * holds TIME_WAIT for 60 s, and so does the tuple. An RST leaves nothing on either side.
+ * holds TIME_WAIT for 60 s, and so does the tuple. An RST leaves nothing on either side
+ * but is kept 3 s for a resent SYN.
  * Only flags are kept, no sequence numbers: the final ACK is the client's first pure ACK
  * after both FINs, whatever it acknowledges, and a simultaneous close counts as the
  * client's if its FIN passed first (the backend then holds a TIME_WAIT for a tuple that
@@ -150,7 +151,9 @@ static __always_inline __u16 kpx_ct_close_flags(__u16 cur, __u8 tcp, __u8 dir)
 /* Seconds a TCP entry with KPX_CT_F_CLOSING may stay idle, by how the flow closed. */
 static __always_inline __u64 kpx_ct_close_timeout_s(__u16 flags)
 {
-	if (flags & (KPX_CT_F_RST | KPX_CT_F_CLOSED))
+	if (flags & KPX_CT_F_RST)
+		return KPX_CT_TIMEOUT_TCP_RST_S;
+	if (flags & KPX_CT_F_CLOSED)
 		return KPX_CT_TIMEOUT_TCP_CLOSED_S;
 	if (flags & KPX_CT_F_BACKEND_FIRST)
 		return KPX_CT_TIMEOUT_TCP_TIME_WAIT_S;
@@ -177,15 +180,18 @@ static __always_inline int kpx_ct_expired(const struct kpx_ct_value *v, __u8 pro
 }
 
 /* True when packet p may not continue the flow of FORWARD entry v: v expired, or p is a
- * SYN (no ACK) on a closing flow, which a client sends only to open a new connection on
- * the same tuple (tcp_tw_reuse, a port reused soon). That one is a new flow, as
- * nf_conntrack reopens a closed entry on a SYN: backend selected again, fresh entries. */
+ * SYN (no ACK) after a FIN, which a client sends only to open a new connection on the
+ * same tuple (tcp_tw_reuse, or a port freed by a passive close and picked again). That
+ * one is a new flow, as nf_conntrack reopens a closed entry on a SYN: backend selected
+ * again, fresh entries, and a new SNAT port rather than the old one, which the backend
+ * may hold in TIME_WAIT. A SYN after an RST only continues the flow: it is the resent
+ * SYN of a handshake whose first SYN a TIME_WAIT refused (see KPX_CT_TIMEOUT_TCP_RST_S). */
 static __always_inline int kpx_ct_stale(const struct kpx_ct_value *v, const struct kpx_pkt *p,
 					__u64 now)
 {
 	if (kpx_ct_expired(v, p->proto, now))
 		return 1;
-	return (v->flags & KPX_CT_F_CLOSING) &&
+	return (v->flags & (KPX_CT_F_FIN_CLIENT | KPX_CT_F_FIN_BACKEND)) &&
 	       (p->tcp_flags & (KPX_TCP_SYN | KPX_TCP_ACK)) == KPX_TCP_SYN;
 }
 
@@ -197,7 +203,9 @@ static __always_inline int kpx_ct_reclaimable(__u16 flags, __u64 last_seen_ns, _
 		return 0;
 	if ((__s64)(now - last_seen_ns) < 0) /* claimed (snat.h) or stamped by another CPU */
 		return 0;
-	if (flags & (KPX_CT_F_RST | KPX_CT_F_CLOSED))
+	if (flags & KPX_CT_F_RST) /* its short timeout frees it; until then it may be resent */
+		return 0;
+	if (flags & KPX_CT_F_CLOSED)
 		return 1;
 	if (flags & KPX_CT_F_BACKEND_FIRST)
 		return (__s64)(now - last_seen_ns) >

@@ -48,12 +48,18 @@
 #ifndef KPX_CT_TIMEOUT_TCP_CLOSING_S
 #define KPX_CT_TIMEOUT_TCP_CLOSING_S 10 /* half closed by the client: the backend may still send */
 #endif
-/* Closed with nothing left that holds the tuple: the client closed first and its final
- * ACK went by (the backend's passive close ends in CLOSED, no TIME_WAIT), or an RST. The
- * grace lets a FIN the backend resends when that final ACK was lost (its RTO: 200 ms,
- * then 400 ms) still be translated, and keeps the tuple from a new flow meanwhile. */
+/* The client closed first and its final ACK went by: the backend's passive close ends in
+ * CLOSED, no TIME_WAIT, nothing holds the tuple. The grace lets a FIN the backend resends
+ * when that final ACK was lost (its RTO: 200 ms, then 400 ms) still be translated. */
 #ifndef KPX_CT_TIMEOUT_TCP_CLOSED_S
 #define KPX_CT_TIMEOUT_TCP_CLOSED_S 1
+#endif
+/* After an RST neither side holds the tuple, but a client whose SYN was refused by the
+ * backend's TIME_WAIT (PAWS: an ACK comes back, the client resets it) resends the SYN on
+ * the same tuple 1 s later, then 3 s later, and must find it still translated the same
+ * way: the TIME_WAIT its RST ended is what lets that SYN through. */
+#ifndef KPX_CT_TIMEOUT_TCP_RST_S
+#define KPX_CT_TIMEOUT_TCP_RST_S 3
 #endif
 /* The backend closed first: its socket sits in TIME_WAIT for Linux's fixed
  * TCP_TIMEWAIT_LEN (60 s). A SYN reusing the tuple meanwhile is accepted only if its
@@ -64,8 +70,9 @@
 #endif
 /* When no SNAT port of the probed ones is free or expired, a closed flow's tuple is
  * taken before the new flow is dropped (a dropped SYN waits a second for sure): one
- * closed by the client or an RST at once, one in the backend's TIME_WAIT after this
- * long idle (kpx's hold before close tracking). As nf_nat does with its last attempts. */
+ * closed by the client at once, one in the backend's TIME_WAIT after this long idle
+ * (kpx's hold before close tracking; a SYN on it is refused about half the time, PAWS).
+ * nf_nat likewise evicts closing entries in its last attempts. */
 #ifndef KPX_CT_RECLAIM_TIME_WAIT_S
 #define KPX_CT_RECLAIM_TIME_WAIT_S 10
 #endif

@@ -1,8 +1,9 @@
 // How a TCP flow closes, packet by packet (bpf/conntrack.h kpx_ct_close_flags()), and
 // what that means for its SNAT tuple (bpf/snat.h): a tuple closed by the client first
-// (the backend's passive close leaves it nothing) or by an RST is free after a short
+// (the backend's passive close leaves it nothing) is free after a short
 // grace, and taken at once rather than dropping a new flow; one whose backend closed
-// first (its TIME_WAIT) is held 60 s, and taken under pressure only after 10 s.
+// first (its TIME_WAIT) is held 60 s, and taken under pressure only after 10 s; one
+// ended by an RST is held 3 s, for the SYN a client resends after a refused handshake.
 // The real object through BPF_PROG_TEST_RUN on kpx_xdp_ext (traffic from outside, T4).
 // Time passes by ageing entries' last_seen_ns, as a slower test would by sleeping.
 import { describe, test } from 'node:test';
@@ -168,6 +169,23 @@ describe('close tracking: how long a closed flow is still translated', () => {
       assert.equal(f.fromBackend(PSH | ACK).reason, 'PASS_NO_FLOW');
     }));
 
+  test('a SYN refused by a TIME_WAIT (ACK back, client RST) is resent on the same tuple and continues the flow', () =>
+    withDatapath([61000, 61999], (dp) => {
+      const spec: Ipv4Spec = { proto: 'tcp', src: CLIENT, dst: NODE, sport: 45000, dport: NODE_PORT, tcpFlags: SYN };
+      const first = dp.runOn('xdpExt', ipv4Frame(spec));
+      assert.equal(first.reason, 'FWD_SNAT');
+      const port = decodeFrame(first.data).sport;
+      const ack: Ipv4Spec = { proto: 'tcp', src: BACKEND, dst: NODE, sport: 8080, dport: port, tcpFlags: ACK };
+      assert.equal(dp.runOn('xdpExt', ipv4Frame(ack)).reason, 'FWD_REPLY', 'the TIME_WAIT socket\'s ACK reaches the client');
+      assert.equal(dp.runOn('xdpExt', ipv4Frame({ ...spec, tcpFlags: RST })).reason, 'FWD_ESTABLISHED', 'its RST ends the TIME_WAIT');
+      const fkey: CtKey = { saddr: CLIENT, daddr: NODE, sport: 45000, dport: NODE_PORT, proto: PROTO.TCP, dir: CT_DIR.FORWARD };
+      const v = dp.ctEntry(fkey)!;
+      dp.putCtEntry(fkey, { ...v, lastSeenNs: v.lastSeenNs - 2n * SEC }); // the SYN is resent 1 s later (a little more here)
+      const again = dp.runOn('xdpExt', ipv4Frame(spec));
+      assert.equal(again.reason, 'FWD_ESTABLISHED');
+      assert.equal(decodeFrame(again.data).sport, port, 'the same SNAT tuple, which the RST cleared');
+    }));
+
   test('a SYN on a closed flow\'s tuple opens a new flow with fresh entries (tcp_tw_reuse)', () =>
     withDatapath([61000, 61999], (dp) => {
       const old = new Flow(dp, CLIENT);
@@ -189,10 +207,13 @@ describe('close tracking: when a SNAT tuple may be taken by a new flow', () => {
       assert.equal(next.flags(), OPEN);
     }));
 
-  test('one port: after an RST, the next flow takes it at once', () =>
+  test('one port: after an RST it is held 3 s for a resent SYN (the next flow dropped), then taken', () =>
     withDatapath([62000, 62000], (dp) => {
       const first = new Flow(dp, CLIENT);
       first.fromBackend(RST);
+      const syn: Ipv4Spec = { proto: 'tcp', src: '198.18.0.1', dst: NODE, sport: 45000, dport: NODE_PORT, tcpFlags: SYN };
+      assert.equal(dp.runOn('xdpExt', ipv4Frame(syn)).reason, 'DROP_SNAT_PORTS_EXHAUSTED');
+      first.age(4);
       assert.equal(new Flow(dp, '198.18.0.1').port, 62000);
     }));
 
