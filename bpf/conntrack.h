@@ -189,10 +189,22 @@ static __always_inline int kpx_ct_expired(const struct kpx_ct_value *v, __u8 pro
 static __always_inline int kpx_ct_stale(const struct kpx_ct_value *v, const struct kpx_pkt *p,
 					__u64 now)
 {
-	if (kpx_ct_expired(v, p->proto, now))
-		return 1;
-	return (v->flags & (KPX_CT_F_FIN_CLIENT | KPX_CT_F_FIN_BACKEND)) &&
-	       (p->tcp_flags & (KPX_TCP_SYN | KPX_TCP_ACK)) == KPX_TCP_SYN;
+	__u16 flags = v->flags;
+	__u64 timeout_s;
+
+	/* kpx_ct_expired() with the SYN test inside the closing case only, so that an open
+	 * flow's packets pay no more than the timeout lookup. */
+	if (p->proto != KPX_IPPROTO_TCP) {
+		timeout_s = KPX_CT_TIMEOUT_UDP_S;
+	} else if (!(flags & KPX_CT_F_CLOSING)) {
+		timeout_s = KPX_CT_TIMEOUT_TCP_S;
+	} else {
+		if ((flags & (KPX_CT_F_FIN_CLIENT | KPX_CT_F_FIN_BACKEND)) &&
+		    (p->tcp_flags & (KPX_TCP_SYN | KPX_TCP_ACK)) == KPX_TCP_SYN)
+			return 1;
+		timeout_s = kpx_ct_close_timeout_s(flags);
+	}
+	return (__s64)(now - v->last_seen_ns) > (__s64)(timeout_s * KPX_NSEC_PER_SEC);
 }
 
 /* True when a live TCP entry's tuple may be taken by a new flow that would otherwise be
