@@ -8,9 +8,21 @@
  * entry's peer and the client in the REPLY entry's peer; the REPLY key then names the
  * translated source, which is what the backend answers to.
  *
+ * How a TCP flow closes decides how long its entries (and so a SNAT tuple) outlive it
+ * (kpx_ct_close_flags(), kpx_ct_timeout_ns()): the side that sends the first FIN ends in
+ * TIME_WAIT, the other closes on the final ACK. Client first: after its final ACK the
+ * backend holds nothing, a short grace covers a resent FIN. Backend first: the backend
+ * holds TIME_WAIT for 60 s, and so does the tuple. An RST leaves nothing on either side
+ * but is kept 3 s for a resent SYN.
+ * Only flags are kept, no sequence numbers: the final ACK is the client's first pure ACK
+ * after both FINs, whatever it acknowledges, and a simultaneous close counts as the
+ * client's if its FIN passed first (the backend then holds a TIME_WAIT for a tuple that
+ * looks free after the grace).
+ *
  * Entries are updated in place; two CPUs handling packets of the same flow may race on
  * last_seen_ns and flags. Both races are benign: a timestamp is as good as another a few
- * ns apart, and a lost CLOSING bit only keeps the entry for the longer timeout.
+ * ns apart, and a lost close flag only leaves the entry with another close timeout for
+ * a while (the flag is set again by the next packet that carries it).
  *
  * The backend cache. A FORWARD entry also carries its backend's address and port
  * (nat_addr/nat_port, KPX_CT_F_BACKEND_CACHED), so an established packet needs no
@@ -153,12 +165,51 @@ static __always_inline struct kpx_ct_key kpx_ct_forward_key(const struct kpx_pkt
 	return k;
 }
 
+/* The flags a TCP packet with header flags `tcp` adds to its flow's entries, which have
+ * `cur`; dir: the packet's direction (KPX_CT_FORWARD from the client, KPX_CT_REPLY from
+ * the backend). 0 for the packets of an open flow, with one test. */
+static __always_inline __u16 kpx_ct_close_flags(__u16 cur, __u8 tcp, __u8 dir)
+{
+	const __u16 both_fins = KPX_CT_F_FIN_CLIENT | KPX_CT_F_FIN_BACKEND;
+	__u16 add = 0;
+
+	if (!((tcp & (KPX_TCP_FIN | KPX_TCP_RST)) | (cur & KPX_CT_F_CLOSING)))
+		return 0;
+	if (tcp & KPX_TCP_RST)
+		add |= KPX_CT_F_CLOSING | KPX_CT_F_RST;
+	if (tcp & KPX_TCP_FIN) {
+		if (dir == KPX_CT_FORWARD) {
+			add |= KPX_CT_F_CLOSING | KPX_CT_F_FIN_CLIENT;
+		} else {
+			add |= KPX_CT_F_CLOSING | KPX_CT_F_FIN_BACKEND;
+			if (!(cur & KPX_CT_F_FIN_CLIENT))
+				add |= KPX_CT_F_BACKEND_FIRST;
+		}
+	} else if (dir == KPX_CT_FORWARD && (tcp & KPX_TCP_ACK) && (cur & both_fins) == both_fins &&
+		   !(cur & KPX_CT_F_BACKEND_FIRST)) {
+		add |= KPX_CT_F_CLOSED;
+	}
+	return add;
+}
+
+/* Seconds a TCP entry with KPX_CT_F_CLOSING may stay idle, by how the flow closed. */
+static __always_inline __u64 kpx_ct_close_timeout_s(__u16 flags)
+{
+	if (flags & KPX_CT_F_RST)
+		return KPX_CT_TIMEOUT_TCP_RST_S;
+	if (flags & KPX_CT_F_CLOSED)
+		return KPX_CT_TIMEOUT_TCP_CLOSED_S;
+	if (flags & KPX_CT_F_BACKEND_FIRST)
+		return KPX_CT_TIMEOUT_TCP_TIME_WAIT_S;
+	return KPX_CT_TIMEOUT_TCP_CLOSING_S;
+}
+
 static __always_inline __u64 kpx_ct_timeout_ns(const struct kpx_ct_value *v, __u8 proto)
 {
 	__u64 timeout_s;
 
 	if (proto == KPX_IPPROTO_TCP)
-		timeout_s = (v->flags & KPX_CT_F_CLOSING) ? KPX_CT_TIMEOUT_TCP_CLOSING_S
+		timeout_s = (v->flags & KPX_CT_F_CLOSING) ? kpx_ct_close_timeout_s(v->flags)
 							  : KPX_CT_TIMEOUT_TCP_S;
 	else
 		timeout_s = KPX_CT_TIMEOUT_UDP_S;
@@ -170,6 +221,52 @@ static __always_inline __u64 kpx_ct_timeout_ns(const struct kpx_ct_value *v, __u
 static __always_inline int kpx_ct_expired(const struct kpx_ct_value *v, __u8 proto, __u64 now)
 {
 	return (__s64)(now - v->last_seen_ns) > (__s64)kpx_ct_timeout_ns(v, proto);
+}
+
+/* True when packet p may not continue the flow of FORWARD entry v: v expired, or p is a
+ * SYN (no ACK) after a FIN, which a client sends only to open a new connection on the
+ * same tuple (tcp_tw_reuse, or a port freed by a passive close and picked again). That
+ * one is a new flow, as nf_conntrack reopens a closed entry on a SYN: backend selected
+ * again, fresh entries, and a new SNAT port rather than the old one, which the backend
+ * may hold in TIME_WAIT. A SYN after an RST only continues the flow: it is the resent
+ * SYN of a handshake whose first SYN a TIME_WAIT refused (see KPX_CT_TIMEOUT_TCP_RST_S). */
+static __always_inline int kpx_ct_stale(const struct kpx_ct_value *v, const struct kpx_pkt *p,
+					__u64 now)
+{
+	__u16 flags = v->flags;
+	__u64 timeout_s;
+
+	/* kpx_ct_expired() with the SYN test inside the closing case only, so that an open
+	 * flow's packets pay no more than the timeout lookup. */
+	if (p->proto != KPX_IPPROTO_TCP) {
+		timeout_s = KPX_CT_TIMEOUT_UDP_S;
+	} else if (!(flags & KPX_CT_F_CLOSING)) {
+		timeout_s = KPX_CT_TIMEOUT_TCP_S;
+	} else {
+		if ((flags & (KPX_CT_F_FIN_CLIENT | KPX_CT_F_FIN_BACKEND)) &&
+		    (p->tcp_flags & (KPX_TCP_SYN | KPX_TCP_ACK)) == KPX_TCP_SYN)
+			return 1;
+		timeout_s = kpx_ct_close_timeout_s(flags);
+	}
+	return (__s64)(now - v->last_seen_ns) > (__s64)(timeout_s * KPX_NSEC_PER_SEC);
+}
+
+/* True when a live TCP entry's tuple may be taken by a new flow that would otherwise be
+ * dropped for want of a SNAT port (KPX_CT_RECLAIM_TIME_WAIT_S in constants.h). */
+static __always_inline int kpx_ct_reclaimable(__u16 flags, __u64 last_seen_ns, __u64 now)
+{
+	if (!(flags & KPX_CT_F_CLOSING))
+		return 0;
+	if ((__s64)(now - last_seen_ns) < 0) /* claimed (snat.h) or stamped by another CPU */
+		return 0;
+	if (flags & KPX_CT_F_RST) /* its short timeout frees it; until then it may be resent */
+		return 0;
+	if (flags & KPX_CT_F_CLOSED)
+		return 1;
+	if (flags & KPX_CT_F_BACKEND_FIRST)
+		return (__s64)(now - last_seen_ns) >
+		       (__s64)(KPX_CT_RECLAIM_TIME_WAIT_S * KPX_NSEC_PER_SEC);
+	return 0;
 }
 
 /* Records a packet on an entry: adds flags and refreshes last_seen_ns when it is older
@@ -212,7 +309,7 @@ static __always_inline void kpx_ct_flow_init(struct kpx_ct_flow *f, const struct
 					     __u32 backend_id, __u32 svc_id, __u32 gen, __u64 now,
 					     int snat, __be32 src_addr, __be16 src_port)
 {
-	__u16 flags = p->ct_flags | (snat ? KPX_CT_F_SNAT : 0);
+	__u16 flags = kpx_ct_close_flags(0, p->tcp_flags, KPX_CT_FORWARD) | (snat ? KPX_CT_F_SNAT : 0);
 
 	f->fkey = kpx_ct_key_of(p, KPX_CT_FORWARD);
 	f->rkey = kpx_ct_reply_key(p->proto, backend_addr, backend_port, snat ? src_addr : p->saddr,

@@ -43,8 +43,38 @@
 #ifndef KPX_CT_TIMEOUT_TCP_S
 #define KPX_CT_TIMEOUT_TCP_S 21600 /* established TCP: 6 h, kube-proxy's nf_conntrack default is 24 h but LRU bounds us */
 #endif
+/* TCP after close, by how it closed (kpx_ct_close_timeout_s() in conntrack.h). The
+ * timeout of a flow's REPLY entry is how long its SNAT tuple stays taken (snat.h). */
 #ifndef KPX_CT_TIMEOUT_TCP_CLOSING_S
-#define KPX_CT_TIMEOUT_TCP_CLOSING_S 10 /* after FIN or RST was seen */
+#define KPX_CT_TIMEOUT_TCP_CLOSING_S 10 /* half closed by the client: the backend may still send */
+#endif
+/* The client closed first and its final ACK went by: the backend's passive close ends in
+ * CLOSED, no TIME_WAIT, nothing holds the tuple. The grace lets a FIN the backend resends
+ * when that final ACK was lost (its RTO: 200 ms, then 400 ms) still be translated. */
+#ifndef KPX_CT_TIMEOUT_TCP_CLOSED_S
+#define KPX_CT_TIMEOUT_TCP_CLOSED_S 1
+#endif
+/* After an RST neither side holds the tuple, but a client whose SYN was refused by the
+ * backend's TIME_WAIT (PAWS: an ACK comes back, the client resets it) resends the SYN on
+ * the same tuple 1 s later, then 3 s later, and must find it still translated the same
+ * way: the TIME_WAIT its RST ended is what lets that SYN through. */
+#ifndef KPX_CT_TIMEOUT_TCP_RST_S
+#define KPX_CT_TIMEOUT_TCP_RST_S 3
+#endif
+/* The backend closed first: its socket sits in TIME_WAIT for Linux's fixed
+ * TCP_TIMEWAIT_LEN (60 s). A SYN reusing the tuple meanwhile is accepted only if its
+ * timestamp (or sequence number) is newer than the old connection's; one from another
+ * client is not, half the time, and waits a second for its SYN to be resent. */
+#ifndef KPX_CT_TIMEOUT_TCP_TIME_WAIT_S
+#define KPX_CT_TIMEOUT_TCP_TIME_WAIT_S 60
+#endif
+/* When no SNAT port of the probed ones is free or expired, a closed flow's tuple is
+ * taken before the new flow is dropped (a dropped SYN waits a second for sure): one
+ * closed by the client at once, one in the backend's TIME_WAIT after this long idle
+ * (kpx's hold before close tracking; a SYN on it is refused about half the time, PAWS).
+ * nf_nat likewise evicts closing entries in its last attempts. */
+#ifndef KPX_CT_RECLAIM_TIME_WAIT_S
+#define KPX_CT_RECLAIM_TIME_WAIT_S 10
 #endif
 #ifndef KPX_CT_TIMEOUT_UDP_S
 #define KPX_CT_TIMEOUT_UDP_S 120 /* matches nf_conntrack_udp_timeout_stream */
@@ -65,9 +95,10 @@
 #define KPX_SELECT_PROBES 8
 #endif
 
-/* SNAT of external flows to remote backends: ports are probed from a random start in
- * [snat_port_min, snat_port_max], at most this many, before the flow is dropped
- * (DROP_SNAT_PORTS_EXHAUSTED). Each probe is one conntrack insert. */
+/* SNAT of external flows to remote backends: ports of [snat_port_min, snat_port_max] are
+ * probed in turn from where the last search ended, at most this many, before the flow
+ * takes a closed flow's tuple or is dropped (DROP_SNAT_PORTS_EXHAUSTED). Each probe is
+ * one conntrack insert. */
 #ifndef KPX_SNAT_PROBES
 #define KPX_SNAT_PROBES 16
 #endif
@@ -121,13 +152,26 @@
 #define KPX_CT_FORWARD 1 /* client -> frontend, as the client sent it */
 #define KPX_CT_REPLY   2 /* backend -> client, as the backend sends it */
 
-/* kpx_ct_value.flags */
+/* kpx_ct_value.flags. Both entries of a flow carry the same flags (BACKEND_CACHED aside:
+ * FORWARD only). FIN_*, BACKEND_FIRST,
+ * CLOSED and RST say how a TCP flow closed; its timeout follows from them (conntrack.h). */
 #define KPX_CT_F_SEEN_REPLY (1 << 0)
 #define KPX_CT_F_CLOSING    (1 << 1) /* FIN or RST seen in either direction */
 #define KPX_CT_F_SNAT       (1 << 2) /* source translated too: see peer_addr in abi.h */
+#define KPX_CT_F_FIN_CLIENT (1 << 3) /* the client sent a FIN */
+#define KPX_CT_F_FIN_BACKEND (1 << 4) /* the backend sent a FIN */
+#define KPX_CT_F_BACKEND_FIRST (1 << 5) /* the backend's FIN came first: it holds TIME_WAIT */
+#define KPX_CT_F_CLOSED     (1 << 6) /* the client closed first and ACKed the backend's FIN */
+#define KPX_CT_F_RST        (1 << 7) /* RST seen in either direction */
 /* FORWARD only: nat_addr/nat_port cache the backend (conntrack.h). Set only when an
  * entry is written whole, never by an in-place update. */
 #define KPX_CT_F_BACKEND_CACHED (1 << 15)
+
+/* TCP header flags, as in the header's 14th byte (struct kpx_pkt.tcp_flags). */
+#define KPX_TCP_FIN 0x01
+#define KPX_TCP_SYN 0x02
+#define KPX_TCP_RST 0x04
+#define KPX_TCP_ACK 0x10
 
 /* Why a packet was passed, forwarded or dropped: the index of kpx_counters_v1.
  * Id 0 is reserved as invalid, as in every kpx id space. Keep in step with

@@ -103,11 +103,12 @@ static __always_inline __u32 kpx_established(void *ctx, const int xdp, const enu
 	struct kpx_nat t = kpx_nat_of(p);
 	struct kpx_ct_value v;
 	int touched;
+	__u16 flags = kpx_ct_close_flags(ct->flags, p->tcp_flags, KPX_CT_FORWARD);
 
 	if (kpx_ct_cache_valid(ct, gen, now)) {
 		t.daddr = ct->nat_addr;
 		t.dport = ct->nat_port;
-		touched = kpx_ct_touch(ct, now, p->ct_flags);
+		touched = kpx_ct_touch(ct, now, flags);
 	} else {
 		struct kpx_backend *be = kpx_lb_backend(ct->backend_id, ct->svc_id);
 
@@ -120,11 +121,11 @@ static __always_inline __u32 kpx_established(void *ctx, const int xdp, const enu
 			/* The usual case (a generation bump for some other backend, or the
 			 * once-a-second check): the cache still holds, confirm it in place. */
 			ct->backend_gen = (__u16)gen;
-			kpx_ct_touch(ct, now, p->ct_flags);
+			kpx_ct_touch(ct, now, flags);
 		} else {
 			v = *ct;
 			kpx_ct_cache_fill(&v, t.daddr, t.dport, gen);
-			kpx_ct_touch(&v, now, p->ct_flags);
+			kpx_ct_touch(&v, now, flags);
 			/* Best effort: if the write fails, the next packet looks the backend up
 			 * again. An LRU map recycles the replaced element at once: only v is
 			 * read after. */
@@ -141,7 +142,7 @@ static __always_inline __u32 kpx_established(void *ctx, const int xdp, const enu
 	if (touched) {
 		struct kpx_ct_key rkey = kpx_ct_reply_key_of(p, ct, t.daddr, t.dport);
 
-		kpx_ct_touch_key(&rkey, now, p->ct_flags);
+		kpx_ct_touch_key(&rkey, now, flags);
 	}
 	return kpx_send(ctx, xdp, origin, p, &t, KPX_R_FWD_ESTABLISHED);
 }
@@ -151,7 +152,7 @@ static __always_inline __u32 kpx_established(void *ctx, const int xdp, const enu
 static __always_inline __u32 kpx_reply(void *ctx, const int xdp, const enum kpx_origin origin,
 				       const struct kpx_pkt *p, struct kpx_ct_value *ct, __u64 now)
 {
-	__u16 flags = p->ct_flags | KPX_CT_F_SEEN_REPLY;
+	__u16 flags = kpx_ct_close_flags(ct->flags, p->tcp_flags, KPX_CT_REPLY) | KPX_CT_F_SEEN_REPLY;
 	struct kpx_nat t = kpx_nat_of(p);
 
 	t.saddr = ct->nat_addr;
@@ -259,13 +260,13 @@ static __always_inline __u32 kpx_decide(void *ctx, const int xdp, const enum kpx
 	ct = bpf_map_lookup_elem(&kpx_ct_v1, &key);
 	if (ct) {
 		now = kpx_now();
-		if (!kpx_ct_expired(ct, p.proto, now)) {
+		if (!kpx_ct_stale(ct, &p, now)) {
 			reason = kpx_established(ctx, xdp, origin, &p, &key, ct, now, svc_id);
 			if (reason)
 				return reason;
 			reselect = 1;
 		}
-		/* Expired: the tuple is reused by a new flow. */
+		/* Expired, or a SYN reopening a closed flow: the tuple is reused by a new flow. */
 	} else {
 		key.dir = KPX_CT_REPLY;
 		ct = bpf_map_lookup_elem(&kpx_ct_v1, &key);

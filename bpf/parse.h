@@ -35,7 +35,7 @@ struct kpx_pkt {
 	__be16 sport;
 	__be16 dport;
 	__u8 proto; /* KPX_IPPROTO_TCP or KPX_IPPROTO_UDP */
-	__u8 ct_flags; /* KPX_CT_F_CLOSING when the TCP segment carries FIN or RST */
+	__u8 tcp_flags; /* the TCP header's flags (KPX_TCP_*); 0 for UDP */
 	__u16 tot_len; /* IP total length (from the skb for BIG TCP GSO packets) */
 };
 
@@ -90,7 +90,7 @@ static __always_inline __u32 kpx_parse(void *ctx, const int xdp, struct kpx_pkt 
 	p->saddr = ip->saddr;
 	p->daddr = ip->daddr;
 	p->proto = ip->protocol;
-	p->ct_flags = 0;
+	p->tcp_flags = 0;
 	p->tot_len = tot_len;
 
 	if (p->proto == KPX_IPPROTO_TCP) {
@@ -100,8 +100,8 @@ static __always_inline __u32 kpx_parse(void *ctx, const int xdp, struct kpx_pkt 
 			return KPX_R_DROP_MALFORMED;
 		p->sport = tcp->source;
 		p->dport = tcp->dest;
-		if (tcp->fin || tcp->rst)
-			p->ct_flags = KPX_CT_F_CLOSING;
+		/* The byte after the data offset: CWR ECE URG ACK PSH RST SYN FIN. */
+		p->tcp_flags = ((__u8 *)tcp)[13];
 	} else {
 		struct udphdr *udp = (void *)ip + ip_len;
 

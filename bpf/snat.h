@@ -4,9 +4,18 @@
  * replies come back to this node.
  *
  * A port is free for a flow when no live REPLY entry (backend addr, backend port,
- * node_addr, port, proto) exists. Ports are probed from a random start; each probe is a
- * BPF_NOEXIST insert of the REPLY entry, so two CPUs can never take the same port for
- * the same backend. An existing entry that is idle past its timeout is taken over.
+ * node_addr, port, proto) exists; how long a closed flow's entry lives depends on how it
+ * closed (conntrack.h). Ports are probed in turn from a cursor shared by all CPUs, so
+ * the port tried first is the one whose last flow began longest ago: at a steady rate
+ * below range / grace every new flow finds a port whose old flow is past its hold.
+ * Each probe is a BPF_NOEXIST insert of the REPLY entry, so two CPUs can never both
+ * create the entry of a port; an existing entry that is idle past its timeout is taken
+ * over, claimed first by a compare-and-swap of its timestamp so that only one CPU gets it.
+ * When none of the probed ports is free, a closed flow's tuple is taken before the flow
+ * is dropped (kpx_ct_reclaimable()).
+ *
+ * The ports are predictable (sequential), unlike a random start: the tuple is between
+ * this node and a pod, and its replies are accepted only from that pod's address.
  */
 #ifndef KPX_SNAT_H
 #define KPX_SNAT_H
@@ -18,6 +27,15 @@
 #include "conntrack.h"
 #include "maps.h"
 
+/* A claimed entry's last_seen_ns until its new value is written: in the future, so no
+ * other CPU finds it expired or reclaimable meanwhile. */
+#define KPX_SNAT_CLAIMED 0x7fffffffffffffffULL
+
+/* Offset into the port range where the next search starts (.bss, not pinned: a new
+ * program starts from 0). Advanced atomically per search so that concurrent searches
+ * start apart, and set past the port a search took. */
+static __u32 kpx_snat_cursor;
+
 /* kpx_config_v1's only entry (all zero until the agent writes it). */
 static __always_inline struct kpx_config *kpx_config(void)
 {
@@ -27,6 +45,25 @@ static __always_inline struct kpx_config *kpx_config(void)
 	return cfg;
 }
 
+static __always_inline void kpx_snat_set_port(struct kpx_ct_flow *f, __u32 port)
+{
+	f->rkey.dport = bpf_htons((__u16)port);
+	f->fwd.peer_port = f->rkey.dport;
+}
+
+/* Takes over `old`, the entry under f->rkey, whose last_seen_ns was `seen`: 1 when this
+ * CPU claimed it and wrote f's REPLY entry there. */
+static __always_inline int kpx_snat_claim(struct kpx_ct_value *old, __u64 seen,
+					  const struct kpx_ct_flow *f)
+{
+	if (__sync_val_compare_and_swap(&old->last_seen_ns, seen, KPX_SNAT_CLAIMED) != seen)
+		return 0;
+	if (bpf_map_update_elem(&kpx_ct_v1, &f->rkey, &f->rep, BPF_ANY) == 0)
+		return 1;
+	bpf_map_delete_elem(&kpx_ct_v1, &f->rkey); /* not left claimed for ever */
+	return 0;
+}
+
 /* Writes flow f with its source translated to node_addr and a free port: fills the
  * port into f (REPLY key, both peers) and writes both entries. Returns 0, or the reason
  * to drop with. */
@@ -34,31 +71,48 @@ static __always_inline __u32 kpx_snat_write(struct kpx_ct_flow *f, const struct 
 					    __u8 proto, __u64 now)
 {
 	__u32 min = cfg->snat_port_min, max = cfg->snat_port_max;
-	__u32 range, start, i;
+	__u32 range, start, i, off = 0, spare;
+	struct kpx_ct_value *old;
+	__u64 seen;
 
 	if (min == 0 || max < min)
 		return KPX_R_DROP_NO_CONFIG;
 	range = max - min + 1;
-	start = bpf_get_prandom_u32() % range;
+	spare = range; /* none */
+	start = __sync_fetch_and_add(&kpx_snat_cursor, 1) % range;
 	for (i = 0; i < KPX_SNAT_PROBES && i < range; i++) {
-		__u32 off = start + i;
-		struct kpx_ct_value *old;
-		__be16 port;
-
+		off = start + i;
 		if (off >= range)
 			off -= range;
-		port = bpf_htons((__u16)(min + off));
-		f->rkey.dport = port;
-		f->fwd.peer_port = port;
+		kpx_snat_set_port(f, min + off);
 		if (bpf_map_update_elem(&kpx_ct_v1, &f->rkey, &f->rep, BPF_NOEXIST) == 0)
-			goto forward;
+			goto taken;
 		old = bpf_map_lookup_elem(&kpx_ct_v1, &f->rkey);
-		if (old && kpx_ct_expired(old, proto, now) &&
-		    bpf_map_update_elem(&kpx_ct_v1, &f->rkey, &f->rep, BPF_ANY) == 0)
-			goto forward;
+		if (!old)
+			continue;
+		seen = old->last_seen_ns;
+		if (kpx_ct_expired(old, proto, now)) {
+			if (kpx_snat_claim(old, seen, f))
+				goto taken;
+		} else if (spare == range && proto == KPX_IPPROTO_TCP &&
+			   kpx_ct_reclaimable(old->flags, seen, now)) {
+			spare = off;
+		}
 	}
-	return KPX_R_DROP_SNAT_PORTS_EXHAUSTED;
-forward:
+	if (spare == range)
+		return KPX_R_DROP_SNAT_PORTS_EXHAUSTED;
+	/* Every probed port is taken; the first closed flow's goes to the new one. */
+	off = spare;
+	kpx_snat_set_port(f, min + off);
+	old = bpf_map_lookup_elem(&kpx_ct_v1, &f->rkey);
+	if (!old)
+		return KPX_R_DROP_SNAT_PORTS_EXHAUSTED;
+	seen = old->last_seen_ns;
+	if (!kpx_ct_reclaimable(old->flags, seen, now) || !kpx_snat_claim(old, seen, f))
+		return KPX_R_DROP_SNAT_PORTS_EXHAUSTED;
+taken:
+	if (off != start)
+		kpx_snat_cursor = off + 1;
 	if (bpf_map_update_elem(&kpx_ct_v1, &f->fkey, &f->fwd, BPF_ANY))
 		return KPX_R_DROP_CT_FULL;
 	return 0;

@@ -68,7 +68,20 @@ export const SVC_FLAGS = {
  *  remote backend they are SNATed to the node). */
 export const BACKEND_STATE = { ACTIVE: 1, TERMINATING: 2, STATE_MASK: 0x7f, LOCAL_FLAG: 0x80 } as const;
 export const CT_DIR = { FORWARD: 1, REPLY: 2 } as const;
-export const CT_FLAGS = { SEEN_REPLY: 1 << 0, CLOSING: 1 << 1, SNAT: 1 << 2, BACKEND_CACHED: 1 << 15 } as const;
+/** kpx_ct_value.flags (bpf/constants.h KPX_CT_F_*). FIN_CLIENT … RST say how a TCP flow
+ *  closed, which sets how long its entries (and a SNAT tuple) outlive it (bpf/conntrack.h). */
+export const CT_FLAGS = {
+  SEEN_REPLY: 1 << 0,
+  CLOSING: 1 << 1,
+  SNAT: 1 << 2,
+  FIN_CLIENT: 1 << 3,
+  FIN_BACKEND: 1 << 4,
+  BACKEND_FIRST: 1 << 5,
+  CLOSED: 1 << 6,
+  RST: 1 << 7,
+  /** FORWARD only: nat_addr/nat_port cache the backend (bpf/conntrack.h). */
+  BACKEND_CACHED: 1 << 15,
+} as const;
 /** kpx_sock_rev_key.dir */
 export const SOCK_DIR = { FORWARD: 1, REPLY: 2 } as const;
 

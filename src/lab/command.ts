@@ -91,11 +91,11 @@ export function labAgentArgs(node: string, manifests: string, paths: LabPaths, e
 }
 
 /** Starts an agent in a node namespace and waits for its "ready" log line. */
-export async function startLabAgent(lab: Lab, node: string, manifests: string, paths: LabPaths): Promise<string> {
+export async function startLabAgent(lab: Lab, node: string, manifests: string, paths: LabPaths, extra: readonly string[] = []): Promise<string> {
   const n = lab.nodes.find((x) => x.name === node)!;
   const logPath = join(paths.stateDir, `${node}.log`);
   const log = openSync(logPath, 'a');
-  const child = spawnIn(n.ns, process.execPath, [KPX_BIN, 'agent', ...labAgentArgs(node, manifests, paths)], { detached: true, logFile: log });
+  const child = spawnIn(n.ns, process.execPath, [KPX_BIN, 'agent', ...labAgentArgs(node, manifests, paths, extra)], { detached: true, logFile: log });
   let exited: number | null | undefined;
   child.once('exit', (code) => (exited = code));
   const deadline = Date.now() + 30_000;
@@ -134,6 +134,8 @@ export interface LabUpOptions {
   out: (line: string) => void;
   /** Skip the overlap check (tests inject their own host prefixes). */
   hostPrefixes?: Cidr[];
+  /** More `kpx agent` flags for every node's agent (tests: e.g. a small --snat-port-range). */
+  agentFlags?: readonly string[];
 }
 
 export async function labUp(opts: LabUpOptions): Promise<Lab> {
@@ -152,7 +154,7 @@ export async function labUp(opts: LabUpOptions): Promise<Lab> {
     mkdirSync(manifests, { recursive: true });
     writeFileSync(join(manifests, 'lab.yaml'), labManifests(lab).map((d) => stringify(d)).join('---\n'));
     for (const n of lab.nodes) {
-      const log = await startLabAgent(lab, n.name, manifests, paths);
+      const log = await startLabAgent(lab, n.name, manifests, paths, opts.agentFlags);
       out(`lab: kpx agent on ${n.name} ready (log ${log}, pins ${join(paths.pinRoot, n.name)})`);
       // A veth delivers what XDP sends back out (XDP_TX: the rejects) only when its peer
       // runs XDP too; on a real NIC nothing like this is needed.

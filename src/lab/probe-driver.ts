@@ -38,8 +38,9 @@ export class Probe {
     });
   }
 
-  http(host: string, port: number, count = 1): Promise<ProbeResult> {
-    return this.send({ op: 'http', host, port, count });
+  /** `count` new connections, one GET each; `closer`: which side closes first. */
+  http(host: string, port: number, count = 1, closer: 'client' | 'server' = 'client'): Promise<ProbeResult> {
+    return this.send({ op: 'http', host, port, count, closer });
   }
 
   udp(host: string, port: number, count = 1): Promise<ProbeResult> {

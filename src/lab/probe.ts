@@ -1,7 +1,9 @@
 // The lab's client side, run inside a client namespace. Reads one JSON command per line
 // on stdin and answers one JSON line per command on stdout, so a test or the lab can
 // drive new connections, long-lived connections and UDP flows from one process:
-//   {"op":"http","host":"10.96.0.10","port":8080,"count":30}      new TCP connection each
+//   {"op":"http","host":"10.96.0.10","port":8080,"count":30}      new TCP connection each,
+//        closed by the client once the answer is in; "closer":"server" asks the server to
+//        close (Connection: close) and waits for its FIN first
 //   {"op":"open","id":"a","host":…,"port":…}                      a kept-alive HTTP connection
 //   {"op":"send","id":"a"}                                        one request on it
 //   {"op":"udpOpen","id":"u","host":…,"port":…} / {"op":"udpSend","id":"u"}
@@ -22,10 +24,11 @@ interface Command {
   host?: string;
   port?: number;
   count?: number;
+  closer?: 'client' | 'server';
 }
 
 /** One HTTP/1.1 request/response over an open socket; the response carries content-length. */
-function httpExchange(sock: Socket, host: string): Promise<PodAnswer> {
+function httpExchange(sock: Socket, host: string, connection = 'keep-alive'): Promise<PodAnswer> {
   return new Promise((resolve, reject) => {
     let buf = '';
     const timer = setTimeout(() => done(new Error('timeout')), TIMEOUT_MS);
@@ -47,7 +50,21 @@ function httpExchange(sock: Socket, host: string): Promise<PodAnswer> {
       else resolve(ans!);
     }
     sock.on('data', onData).on('error', onError).on('close', onClose);
-    sock.write(`GET / HTTP/1.1\r\nHost: ${host}\r\nConnection: keep-alive\r\n\r\n`);
+    sock.write(`GET / HTTP/1.1\r\nHost: ${host}\r\nConnection: ${connection}\r\n\r\n`);
+  });
+}
+
+/** Resolves once the peer has closed its side (its FIN read). */
+function peerClosed(sock: Socket): Promise<void> {
+  if (sock.readableEnded) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('timeout waiting for the server to close')), TIMEOUT_MS);
+    const done = (): void => {
+      clearTimeout(timer);
+      resolve();
+    };
+    sock.once('end', done).once('close', done);
+    sock.resume();
   });
 }
 
@@ -117,7 +134,12 @@ async function run(c: Command): Promise<PodAnswer[]> {
       for (let i = 0; i < (c.count ?? 1); i++) {
         const sock = await openTcp(host, port);
         try {
-          out.push(await httpExchange(sock, host));
+          if (c.closer === 'server') {
+            out.push(await httpExchange(sock, host, 'close'));
+            await peerClosed(sock);
+          } else {
+            out.push(await httpExchange(sock, host));
+          }
         } finally {
           sock.destroy();
         }

@@ -5,7 +5,8 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { LAYOUTS, MAP_NAMES, REASONS, REASON_MAX, type StructLayout } from '../../src/datapath/abi.js';
+import { readFileSync } from 'node:fs';
+import { CT_FLAGS, LAYOUTS, MAP_NAMES, REASONS, REASON_MAX, type StructLayout } from '../../src/datapath/abi.js';
 import { OBJECT_PATH } from './harness.js';
 
 interface BtfMember {
@@ -125,4 +126,11 @@ test('enum kpx_reason matches REASONS name for name, value for value', () => {
   assert.deepEqual(inC, REASONS.map((name, i) => [i, name]));
   assert.equal(values.find((v) => v.name === 'KPX_R_MAX')?.val, REASON_MAX);
   assert.ok(REASONS.length <= REASON_MAX);
+});
+
+test('CT_FLAGS matches the KPX_CT_F_* defines of bpf/constants.h, bit for bit', () => {
+  // Macros are not in the BTF; the header is the source.
+  const header = readFileSync(new URL('../../bpf/constants.h', import.meta.url), 'utf8');
+  const inC = [...header.matchAll(/^#define KPX_CT_F_(\w+)\s+\(1 << (\d+)\)/gm)].map((m) => [m[1], 1 << Number(m[2])]);
+  assert.deepEqual(inC, Object.entries(CT_FLAGS));
 });
