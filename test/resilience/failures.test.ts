@@ -186,10 +186,13 @@ test('too many backends: the Service is named and not programmed (or keeps what 
 test('attach fails on one interface (a legacy "ingress" qdisc): error log and metric for it; every other interface stays attached and serving', async () => {
   // A pod-like veth whose host side carries another tool's `ingress` qdisc: kpx cannot
   // run both its programs there (the kernel would put both into that qdisc's one block).
-  ipIn(ns(), 'link', 'add', 'kv-legacy', 'type', 'veth', 'peer', 'name', 'legacy-peer');
+  // The qdisc goes on under a name kpx does not watch, then the device is renamed into
+  // its pattern: created under the pattern, kpx could attach before the qdisc is there.
+  ipIn(ns(), 'link', 'add', 'legacy-tmp', 'type', 'veth', 'peer', 'name', 'legacy-peer');
+  execIn(ns(), 'tc', ['qdisc', 'add', 'dev', 'legacy-tmp', 'ingress']);
+  ipIn(ns(), 'link', 'set', 'legacy-tmp', 'name', 'kv-legacy');
   ipIn(ns(), 'link', 'set', 'kv-legacy', 'up');
   ipIn(ns(), 'link', 'set', 'legacy-peer', 'up');
-  execIn(ns(), 'tc', ['qdisc', 'add', 'dev', 'kv-legacy', 'ingress']);
   const rec = await waitForRecord(agent, (r) => r.msg === 'attach failed; retrying every scan' && r.interface === 'kv-legacy', 'the attach error');
   const err = rec.err as { code: string; message: string };
   assert.equal(err.code, 'KPX_ATTACH');
