@@ -171,9 +171,18 @@ export class ChangeTracker implements SourceSink {
     const svc = this.services.get(key);
     const group = this.slices.get(key);
     if (!svc && !group) return undefined;
-    const out = [svc?.sig ?? ''];
-    const sorted = !group ? [] : group.length === 1 ? group : [...group].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    for (const h of sorted) out.push(h.name, h.sig);
+    const sig = svc?.sig ?? '';
+    // Exact-size arrays (the engine keeps one per Service): pushing onto [sig] would grow
+    // its backing store to 17 slots, ~1.8 MB more at 10,000 Services.
+    if (!group) return [sig];
+    if (group.length === 1) return [sig, group[0]!.name, group[0]!.sig];
+    const sorted = [...group].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    const out = new Array<string>(1 + 2 * sorted.length);
+    out[0] = sig;
+    sorted.forEach((h, i) => {
+      out[1 + 2 * i] = h.name;
+      out[2 + 2 * i] = h.sig;
+    });
     return out;
   }
 
