@@ -195,6 +195,33 @@ export class BpfMap {
     return out;
   }
 
+  /**
+   * How many keys the map holds, walked as keys() does but keeping none: two key buffers,
+   * reused. For a map that nothing writes during the walk (a check after a sync); a walk
+   * the kernel visibly restarts (the first key again) is redone with keys(). keys() of
+   * 210,000 entries leaves ~50 MB of Buffers and strings for the next major GC.
+   */
+  count(): number {
+    let prev: Buffer | null = null;
+    let next: Buffer = Buffer.alloc(this.keySize);
+    let spare: Buffer = Buffer.alloc(this.keySize);
+    let first: Buffer | undefined;
+    let n = 0;
+    let budget = 2 * this.maxEntries + 64;
+    while (budget-- > 0) {
+      const rc = bpf.map_get_next_key(this.fd, prev, next) as number;
+      if (rc === -ERRNO.ENOENT) return n;
+      check(`get_next_key ${this.name}`, rc);
+      if (!first) first = Buffer.from(next);
+      else if (next.equals(first)) return this.keys().length;
+      n++;
+      prev = next;
+      next = spare;
+      spare = prev;
+    }
+    return this.keys().length;
+  }
+
   /** Every [key, value] pair; elements deleted between the walk and the lookup are left out. */
   entries(): Array<[Buffer, Buffer]> {
     const out: Array<[Buffer, Buffer]> = [];

@@ -75,7 +75,11 @@ function rangesOf(f: EncodedFrontend | undefined): Set<string> {
 }
 
 export function sameFrontend(a: EncodedFrontend | undefined, b: EncodedFrontend | undefined): boolean {
-  if (!a || !b) return a === b;
+  // Encoded frontends are never changed once built: the very object the reconciler last
+  // wrote (a full sync that kept a Service's outcome) is equal without a look inside,
+  // which would build every backend of it again (BackendTable builds them on read).
+  if (a === b) return true;
+  if (!a || !b) return false;
   if (!sameValue(a.value, b.value) || a.slots.length !== b.slots.length) return false;
   const ra = rangesOf(a);
   const rb = rangesOf(b);

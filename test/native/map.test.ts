@@ -151,6 +151,18 @@ describe('BpfMap', () => {
     assert.deepEqual(sortedHex(m.keys()), sortedHex(Array.from({ length: 50 }, (_, i) => u32(i))));
   });
 
+  test('count() agrees with keys() without keeping the keys', (t) => {
+    const o = fresh(t);
+    const m = o.map('t_pinned');
+    assert.equal(m.count(), 0);
+    for (let i = 0; i < 50; i++) m.update(u32(i), u64(i));
+    assert.equal(m.count(), 50);
+    m.deleteBatch([u32(3), u32(17)]);
+    assert.equal(m.count(), 48);
+    assert.equal(m.count(), m.keys().length);
+    assert.equal(o.map('t_counts').count(), 4); // an array map: every index
+  });
+
   test('keys() of an array map lists every index', (t) => {
     const m = fresh(t).map('t_counts');
     assert.deepEqual(m.keys().map((k) => k.readUInt32LE()), [0, 1, 2, 3]);

@@ -158,3 +158,47 @@ test('host ports of this node’s Pods are tracked; pods without host ports are 
   assert.equal(t.takeChanges().hostPortsChanged, true);
   assert.deepEqual(t.snapshot().hostPorts, []);
 });
+
+test('inputSignatures names what a model of a Service reads; inputUnchanged compares without building it', () => {
+  const t = new ChangeTracker();
+  assert.equal(t.inputSignatures('default/a'), undefined);
+  assert.equal(t.knows('default/a'), false);
+  const a = svc('a', {});
+  const s1 = slice('a', 'a-1', [ep('10.244.0.1')]);
+  const s2 = slice('a', 'a-2', [ep('10.244.0.2')]);
+  t.service(undefined, a);
+  t.endpointSlice(undefined, s2);
+  t.endpointSlice(undefined, s1);
+  const seen = t.inputSignatures('default/a')!;
+  // The Service's signature, then each slice's name and signature, by slice name.
+  assert.equal(seen.length, 5);
+  assert.deepEqual([seen[1], seen[3]], ['a-1', 'a-2']);
+  assert.ok(t.inputUnchanged('default/a', seen));
+  assert.deepEqual(t.inputOf('default/a').slices, [s1, s2]);
+
+  // An update that changes nothing the proxy uses keeps it; a real one does not.
+  t.endpointSlice(s1, { ...s1, metadata: { ...s1.metadata, resourceVersion: '9' } });
+  assert.ok(t.inputUnchanged('default/a', seen));
+  const s1b = slice('a', 'a-1', [ep('10.244.0.1', { zone: 'zone-b' })]);
+  t.endpointSlice(s1, s1b);
+  assert.ok(!t.inputUnchanged('default/a', seen));
+  t.endpointSlice(s1b, s1);
+  assert.ok(t.inputUnchanged('default/a', seen));
+
+  // Two slices swapping their contents is a change (slice order is by name).
+  t.endpointSlice(s1, slice('a', 'a-1', [ep('10.244.0.2')]));
+  t.endpointSlice(s2, slice('a', 'a-2', [ep('10.244.0.1')]));
+  assert.ok(!t.inputUnchanged('default/a', seen));
+
+  // A slice gone, the Service gone: changes; nothing left under the key: unknown.
+  const now = t.inputSignatures('default/a')!;
+  t.endpointSlice(slice('a', 'a-2', [ep('10.244.0.1')]), undefined);
+  assert.ok(!t.inputUnchanged('default/a', now));
+  const one = t.inputSignatures('default/a')!;
+  t.service(a, undefined);
+  assert.ok(!t.inputUnchanged('default/a', one));
+  assert.equal(t.inputSignatures('default/a')![0], '');
+  t.endpointSlice(slice('a', 'a-1', [ep('10.244.0.2')]), undefined);
+  assert.equal(t.inputSignatures('default/a'), undefined);
+  assert.equal(t.knows('default/a'), false);
+});
