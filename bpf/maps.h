@@ -62,6 +62,15 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } kpx_backend_gen_v1 SEC(".maps");
 
+/* The SNAT port cursor (snat.h): one __u32 at key 0, written by the datapath only. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} kpx_snat_cursor_v1 SEC(".maps");
+
 /* ClientIP session affinity (A1), keyed by kpx_affinity_key (client address, frontend
  * svc_id). Written by the datapath on every new flow to an affinity frontend. */
 struct {

@@ -31,10 +31,17 @@
  * other CPU finds it expired or reclaimable meanwhile. */
 #define KPX_SNAT_CLAIMED 0x7fffffffffffffffULL
 
-/* Offset into the port range where the next search starts (.bss, not pinned: a new
- * program starts from 0). Advanced atomically per search so that concurrent searches
- * start apart, and set past the port a search took. */
-static __u32 kpx_snat_cursor;
+/* The cursor: kpx_snat_cursor_v1[0], the offset into the port range where the next
+ * search starts. Advanced atomically per search so that concurrent searches start apart,
+ * and set past the port a search took. Pinned, so a restarted or upgraded agent goes on
+ * where the last one stopped instead of probing from the start of the range, where the
+ * ports of the last minute's flows may still be held. */
+static __always_inline __u32 *kpx_snat_cursor(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&kpx_snat_cursor_v1, &zero);
+}
 
 /* kpx_config_v1's only entry (all zero until the agent writes it). */
 static __always_inline struct kpx_config *kpx_config(void)
@@ -72,14 +79,15 @@ static __always_inline __u32 kpx_snat_write(struct kpx_ct_flow *f, const struct 
 {
 	__u32 min = cfg->snat_port_min, max = cfg->snat_port_max;
 	__u32 range, start, i, off = 0, spare;
+	__u32 *cursor = kpx_snat_cursor();
 	struct kpx_ct_value *old;
 	__u64 seen;
 
-	if (min == 0 || max < min)
+	if (min == 0 || max < min || !cursor)
 		return KPX_R_DROP_NO_CONFIG;
 	range = max - min + 1;
 	spare = range; /* none */
-	start = __sync_fetch_and_add(&kpx_snat_cursor, 1) % range;
+	start = __sync_fetch_and_add(cursor, 1) % range;
 	for (i = 0; i < KPX_SNAT_PROBES && i < range; i++) {
 		off = start + i;
 		if (off >= range)
@@ -112,7 +120,7 @@ static __always_inline __u32 kpx_snat_write(struct kpx_ct_flow *f, const struct 
 		return KPX_R_DROP_SNAT_PORTS_EXHAUSTED;
 taken:
 	if (off != start)
-		kpx_snat_cursor = off + 1;
+		*cursor = off + 1;
 	if (bpf_map_update_elem(&kpx_ct_v1, &f->fkey, &f->fwd, BPF_ANY))
 		return KPX_R_DROP_CT_FULL;
 	return 0;

@@ -10,6 +10,9 @@ export const MAP_NAMES = {
   /** One __u32: bumped after backends are deleted or rewritten, so conntrack's cached
    *  backend addresses are looked up again (bpf/conntrack.h, the backend cache). */
   backendGen: 'kpx_backend_gen_v1',
+  /** One __u32, written by the datapath: where the next SNAT port search starts
+   *  (bpf/snat.h); pinned so a restarted agent does not start over. */
+  snatCursor: 'kpx_snat_cursor_v1',
   conntrack: 'kpx_ct_v1',
   affinity: 'kpx_affinity_v1',
   counters: 'kpx_counters_v1',

@@ -100,6 +100,7 @@ describe('maps carry the ABI structs', () => {
     [MAP_NAMES.services]: [LAYOUTS.svcKey.cName, LAYOUTS.svcValue.cName],
     [MAP_NAMES.backends]: ['unsigned int', LAYOUTS.backend.cName],
     [MAP_NAMES.backendGen]: ['unsigned int', 'unsigned int'],
+    [MAP_NAMES.snatCursor]: ['unsigned int', 'unsigned int'],
     [MAP_NAMES.conntrack]: [LAYOUTS.ctKey.cName, LAYOUTS.ctValue.cName],
     [MAP_NAMES.affinity]: [LAYOUTS.affinityKey.cName, LAYOUTS.affinityValue.cName],
     [MAP_NAMES.counters]: ['unsigned int', LAYOUTS.counter.cName],

@@ -267,4 +267,22 @@ describe('close tracking: when a SNAT tuple may be taken by a new flow', () => {
       });
       for (let i = 1; i < ports.length; i++) assert.equal(ports[i], ((ports[i - 1]! - 62000 + 1) % 10) + 62000);
     }));
+
+  test('the port cursor is pinned: the datapath of a restarted agent goes on where the last one stopped', () =>
+    withDatapath([62000, 62009], (dp) => {
+      // Five flows come and go (their ports free again), a sixth stays open.
+      for (let i = 0; i < 5; i++) {
+        const f = new Flow(dp, `198.18.2.${i + 1}`);
+        f.closeByClient();
+        f.age(2);
+      }
+      const open = new Flow(dp, '198.18.2.6');
+      const again = dp.reopen(); // a new object over the same pins; its programs start afresh
+      try {
+        const next = new Flow(again, '198.18.2.9');
+        assert.equal(next.port, open.port + 1, 'the search goes on after the last port taken, not from the start of the range');
+      } finally {
+        again.close();
+      }
+    }));
 });

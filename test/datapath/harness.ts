@@ -102,6 +102,7 @@ export class Datapath {
   readonly #obj: BpfObject;
   readonly #pinRoot: string;
   readonly #seeded = new Map<number, ServiceSeed>();
+  #keepPins = false;
 
   private constructor(obj: BpfObject, pinRoot: string) {
     this.#obj = obj;
@@ -137,9 +138,24 @@ export class Datapath {
     }
   }
 
+  /** The object loaded again over this one's pins, as a restarted agent loads it: the
+   *  pinned maps are reused, nothing else is shared. Close it before this one. */
+  reopen(path: string = OBJECT_PATH): Datapath {
+    const obj = BpfObject.open(path, { pinRoot: this.#pinRoot });
+    try {
+      obj.load();
+      const dp = new Datapath(obj, this.#pinRoot);
+      dp.#keepPins = true;
+      return dp;
+    } catch (err) {
+      obj.close();
+      throw err;
+    }
+  }
+
   close(): void {
     this.#obj.close();
-    rmSync(this.#pinRoot, { recursive: true, force: true });
+    if (!this.#keepPins) rmSync(this.#pinRoot, { recursive: true, force: true });
   }
 
   // ---- seeding, in the control plane's write order --------------------------------
