@@ -14,12 +14,17 @@ export type BackendKey = number | string;
 
 /** Two addresses get the same key exactly when address, port and protocol are equal. */
 export function backendKey(b: BackendAddress): BackendKey {
-  const n = canonicalQuad(b.addr);
-  if (n !== undefined && (b.proto === PROTO.TCP || b.proto === PROTO.UDP) && Number.isInteger(b.port) && b.port >= 0 && b.port <= 0xffff) {
+  return backendKeyOf(b.addr, b.port, b.proto);
+}
+
+/** backendKey of an address given as its parts (no object to build per lookup). */
+export function backendKeyOf(addr: string, port: number, proto: number): BackendKey {
+  const n = canonicalQuad(addr);
+  if (n !== undefined && (proto === PROTO.TCP || proto === PROTO.UDP) && Number.isInteger(port) && port >= 0 && port <= 0xffff) {
     // < 2^49: an exact integer in a double.
-    return (n * 0x10000 + b.port) * 2 + (b.proto === PROTO.UDP ? 1 : 0);
+    return (n * 0x10000 + port) * 2 + (proto === PROTO.UDP ? 1 : 0);
   }
-  return `${b.addr}:${b.port}/${b.proto}`;
+  return `${addr}:${port}/${proto}`;
 }
 
 export class BackendIdTable {

@@ -7,7 +7,7 @@
 
 import type { Backend } from '../datapath/abi.js';
 import type { EncodedState } from './types.js';
-import { BackendIdTable, backendKey } from './backend-id-table.js';
+import { BackendIdTable, backendKey, backendKeyOf } from './backend-id-table.js';
 import { IdPool } from './id-pool.js';
 import { IdSpace } from './id-space.js';
 import { KPX_MAX_ID } from './limits.js';
@@ -46,8 +46,14 @@ export class IdAllocator {
 
   /** The backend's id within frontend `svcId`, allocated on first use. */
   backendId(svcId: number, b: BackendAddress): number {
+    return this.backendIdOf(svcId, b.addr, b.port, b.proto);
+  }
+
+  /** backendId with the address given as its parts: the encoder calls it for every
+   *  backend of every frontend, without an address object each time. */
+  backendIdOf(svcId: number, addr: string, port: number, proto: number): number {
     const mine = this.tableOf(svcId);
-    const key = backendKey(b);
+    const key = backendKeyOf(addr, port, proto);
     const have = mine.get(key);
     if (have !== undefined) return have;
     const id = this.backends.take();
