@@ -21,6 +21,11 @@ export interface IdAllocatorOptions {
   readonly maxBackendId?: number;
 }
 
+function holdsAll(table: ReadonlyMap<number, Backend>, ids: readonly number[]): boolean {
+  for (let i = 0; i < ids.length; i++) if (!table.has(ids[i]!)) return false;
+  return true;
+}
+
 export class IdAllocator {
   private readonly svcs: IdSpace;
   /** Every backend id in use, whichever frontend it belongs to. */
@@ -121,16 +126,24 @@ export class IdAllocator {
    */
   releaseUnused(programmed: EncodedState): { svcs: number; backends: number } {
     const before = this.sizes();
-    const live = new Map<number, Array<ReadonlyMap<number, Backend>>>();
+    // svcId -> the backends of the programmed frontend(s) with that id: one table as is
+    // (always, unless adopted state is inconsistent), an array only for a second one.
+    type Tables = ReadonlyMap<number, Backend> | Array<ReadonlyMap<number, Backend>>;
+    const live = new Map<number, Tables>();
     for (const fe of programmed.values()) {
-      const list = live.get(fe.svcId);
-      if (list) list.push(fe.backends);
-      else live.set(fe.svcId, [fe.backends]);
+      const have = live.get(fe.svcId);
+      if (have === undefined) live.set(fe.svcId, fe.backends);
+      else if (Array.isArray(have)) have.push(fe.backends);
+      else live.set(fe.svcId, [have as ReadonlyMap<number, Backend>, fe.backends]);
     }
-    for (const identity of [...this.svcs.keys()]) if (!programmed.has(identity)) this.releaseSvc(identity);
+    for (const identity of this.svcs.keys()) if (!programmed.has(identity)) this.releaseSvc(identity);
     for (const [svcId, mine] of this.backendsOf) {
       const kept = live.get(svcId);
-      for (const id of mine.retain((bid) => kept?.some((m) => m.has(bid)) ?? false)) this.backends.free(id);
+      // The usual case after a full sync, checked without a closure or a list per table:
+      // the programmed frontend holds every id of its table.
+      if (kept !== undefined && !Array.isArray(kept) && holdsAll(kept as ReadonlyMap<number, Backend>, mine.ids())) continue;
+      const tables = kept === undefined ? [] : Array.isArray(kept) ? kept : [kept as ReadonlyMap<number, Backend>];
+      for (const id of mine.retain((bid) => tables.some((m) => m.has(bid)))) this.backends.free(id);
     }
     const after = this.sizes();
     return { svcs: before.svcs - after.svcs, backends: before.backends - after.backends };
