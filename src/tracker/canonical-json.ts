@@ -14,8 +14,22 @@ const INITIAL = 16 * 1024;
 const MAX_KEPT = 1024 * 1024;
 let scratch: Buffer = Buffer.allocUnsafe(INITIAL);
 /** Object keys being sorted, a stack of runs shared by the nesting levels (no array per
- *  object). Slots are cleared after use. */
-const keyStack: string[] = [];
+ *  object): keyStack[0, top). The array never shrinks (truncating it would drop its
+ *  backing store and make the next object allocate one); slots are cleared after use. */
+const keyStack: Array<string | undefined> = [];
+let top = 0;
+
+function pushKey(k: string): void {
+  if (top < keyStack.length) keyStack[top] = k;
+  else keyStack.push(k);
+  top++;
+}
+
+/** Pops the stack back to `base`, clearing the slots. */
+function popKeys(base: number): void {
+  for (let i = base; i < top; i++) keyStack[i] = undefined;
+  top = base;
+}
 let busy = false;
 
 class Writer {
@@ -154,9 +168,9 @@ function writeObject(obj: Record<string, unknown>, w: Writer): void {
   // The own enumerable keys, in the order a sorted copy of the object has: integer-like
   // keys first in numeric order (JavaScript enumerates those first, as for-in lists them),
   // then the rest by UTF-16 code units (Array.prototype.sort's order), by insertion sort.
-  const base = keyStack.length;
-  for (const k in obj) if (hasOwn.call(obj, k)) keyStack.push(k);
-  const end = keyStack.length;
+  const base = top;
+  for (const k in obj) if (hasOwn.call(obj, k)) pushKey(k);
+  const end = top;
   let start = base;
   while (start < end && isArrayIndex(keyStack[start]!)) start++;
   for (let i = start + 1; i < end; i++) {
@@ -182,7 +196,7 @@ function writeObject(obj: Record<string, unknown>, w: Writer): void {
       writeValue(e, w);
     }
   } finally {
-    keyStack.length = base;
+    popKeys(base);
   }
   w.byte(0x7d);
 }
@@ -193,12 +207,12 @@ function withCanonical<T>(value: unknown, use: (bytes: Buffer) => T): T {
   const mine = !busy;
   const w = new Writer(mine ? scratch : Buffer.allocUnsafe(INITIAL));
   busy = true;
-  const depth = keyStack.length;
+  const depth = top;
   try {
     writeValue(value, w);
     return use(w.buf.subarray(0, w.pos));
   } finally {
-    keyStack.length = depth;
+    popKeys(depth);
     if (mine) {
       busy = false;
       if (w.buf.length <= MAX_KEPT) scratch = w.buf;
