@@ -28,8 +28,10 @@ export function backendKeyOf(addr: string, port: number, proto: number): Backend
 }
 
 export class BackendIdTable {
-  private readonly keys: BackendKey[] = [];
-  private readonly idList: number[] = [];
+  private keys: BackendKey[] = [];
+  private idList: number[] = [];
+  /** Ids were added since the last settle(): the arrays may have spare room. */
+  private grown = false;
   /** key -> position in the arrays, once the table is large. */
   private index: Map<BackendKey, number> | undefined;
 
@@ -44,10 +46,20 @@ export class BackendIdTable {
 
   /** Adds an id for a key the table does not hold yet. */
   add(key: BackendKey, id: number): void {
+    this.grown = true;
     this.keys.push(key);
     this.idList.push(id);
     if (this.index) this.index.set(key, this.keys.length - 1);
     else if (this.keys.length > INDEX_FROM) this.index = new Map(this.keys.map((k, i) => [k, i]));
+  }
+
+  /** Copies the arrays to their exact size if ids were added since the last call: an
+   *  array grown by push keeps room for ~1.5x its entries plus 16. */
+  settle(): void {
+    if (!this.grown) return;
+    this.grown = false;
+    this.keys = this.keys.slice();
+    this.idList = this.idList.slice();
   }
 
   /** Removes the key; returns the id it had. */

@@ -112,13 +112,17 @@ export function encodeEntry(fe: ModelFrontend, key: SvcKey, identity: string, se
     portStates[at] = b.port * 256 + backendState(state, b.local);
     return id;
   };
-  const slots = usable.map((b) => add(b, BACKEND_STATE.ACTIVE));
+  const usableIds = usable.map((b) => add(b, BACKEND_STATE.ACTIVE));
   for (const b of kept) add(b, BACKEND_STATE.TERMINATING);
   if (count < total) {
     idList.length = count;
     addrs.length = count;
     portStates.length = count;
   }
+  // Every backend in a slot, none repeated (the usual case): the slots are the table's ids
+  // in the same order, so the frontend keeps one array for both. Both are read-only.
+  const slots = kept.length === 0 && count === usableIds.length ? idList : usableIds;
+  ids.settleBackends(svcId);
   const entry: EncodedFrontend = {
     owner: fe.owner,
     svcId,

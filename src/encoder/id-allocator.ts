@@ -66,6 +66,12 @@ export class IdAllocator {
     return id;
   }
 
+  /** Called once a frontend's backends are all allocated: the frontend's id table drops
+   *  the spare room its arrays grew while ids were added (one table per frontend). */
+  settleBackends(svcId: number): void {
+    this.backendsOf.get(svcId)?.settle();
+  }
+
   peekBackendId(svcId: number, b: BackendAddress): number | undefined {
     return this.backendsOf.get(svcId)?.get(backendKey(b));
   }
