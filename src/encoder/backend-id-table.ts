@@ -14,17 +14,24 @@ export type BackendKey = number | string;
 
 /** Two addresses get the same key exactly when address, port and protocol are equal. */
 export function backendKey(b: BackendAddress): BackendKey {
-  const n = canonicalQuad(b.addr);
-  if (n !== undefined && (b.proto === PROTO.TCP || b.proto === PROTO.UDP) && Number.isInteger(b.port) && b.port >= 0 && b.port <= 0xffff) {
+  return backendKeyOf(b.addr, b.port, b.proto);
+}
+
+/** backendKey of an address given as its parts (no object to build per lookup). */
+export function backendKeyOf(addr: string, port: number, proto: number): BackendKey {
+  const n = canonicalQuad(addr);
+  if (n !== undefined && (proto === PROTO.TCP || proto === PROTO.UDP) && Number.isInteger(port) && port >= 0 && port <= 0xffff) {
     // < 2^49: an exact integer in a double.
-    return (n * 0x10000 + b.port) * 2 + (b.proto === PROTO.UDP ? 1 : 0);
+    return (n * 0x10000 + port) * 2 + (proto === PROTO.UDP ? 1 : 0);
   }
-  return `${b.addr}:${b.port}/${b.proto}`;
+  return `${addr}:${port}/${proto}`;
 }
 
 export class BackendIdTable {
-  private readonly keys: BackendKey[] = [];
-  private readonly idList: number[] = [];
+  private keys: BackendKey[] = [];
+  private idList: number[] = [];
+  /** Ids were added since the last settle(): the arrays may have spare room. */
+  private grown = false;
   /** key -> position in the arrays, once the table is large. */
   private index: Map<BackendKey, number> | undefined;
 
@@ -39,10 +46,20 @@ export class BackendIdTable {
 
   /** Adds an id for a key the table does not hold yet. */
   add(key: BackendKey, id: number): void {
+    this.grown = true;
     this.keys.push(key);
     this.idList.push(id);
     if (this.index) this.index.set(key, this.keys.length - 1);
     else if (this.keys.length > INDEX_FROM) this.index = new Map(this.keys.map((k, i) => [k, i]));
+  }
+
+  /** Copies the arrays to their exact size if ids were added since the last call: an
+   *  array grown by push keeps room for ~1.5x its entries plus 16. */
+  settle(): void {
+    if (!this.grown) return;
+    this.grown = false;
+    this.keys = this.keys.slice();
+    this.idList = this.idList.slice();
   }
 
   /** Removes the key; returns the id it had. */

@@ -10,6 +10,17 @@ import type { Backend, Proto } from '../datapath/abi.js';
 
 const INDEX_FROM = 16;
 
+interface CompactParts {
+  readonly addrs: readonly string[];
+  readonly portStates: readonly number[];
+  readonly proto: Proto;
+  readonly svcId: number;
+}
+
+function isStateByte(state: number): boolean {
+  return state >= 0 && state < 256 && Number.isInteger(state);
+}
+
 export class BackendTable implements ReadonlyMap<number, Backend> {
   private readonly ids: readonly number[];
   private readonly addrs: readonly string[] | undefined;
@@ -22,17 +33,41 @@ export class BackendTable implements ReadonlyMap<number, Backend> {
   private readonly index: Map<number, number> | undefined;
 
   /** `ids[i]` is the id of `backends[i]`; ids are distinct. */
-  constructor(ids: readonly number[], backends: readonly Backend[]) {
-    if (ids.length !== backends.length) throw new RangeError('BackendTable: ids and backends differ in length');
-    this.ids = ids.slice();
-    const first = backends[0];
-    this.proto = first?.proto ?? 6;
-    this.svcId = first?.svcId ?? 0;
-    const compact = backends.every((b) => b.proto === this.proto && b.svcId === this.svcId && b.state >= 0 && b.state < 256 && Number.isInteger(b.state));
-    this.addrs = compact ? backends.map((b) => b.addr) : undefined;
-    this.portStates = compact ? backends.map((b) => b.port * 256 + b.state) : undefined;
-    this.list = compact ? undefined : backends.slice();
+  constructor(ids: readonly number[], backends: readonly Backend[]);
+  constructor(ids: readonly number[], backends: readonly Backend[] | undefined, parts: CompactParts);
+  constructor(ids: readonly number[], backends: readonly Backend[] | undefined, parts?: CompactParts) {
+    if (parts) {
+      // Taken as given (compact()): no copies.
+      if (ids.length !== parts.addrs.length || ids.length !== parts.portStates.length) throw new RangeError('BackendTable: ids and backends differ in length');
+      this.ids = ids;
+      this.proto = parts.proto;
+      this.svcId = parts.svcId;
+      this.addrs = parts.addrs;
+      this.portStates = parts.portStates;
+      this.list = undefined;
+    } else {
+      const list = backends ?? [];
+      if (ids.length !== list.length) throw new RangeError('BackendTable: ids and backends differ in length');
+      this.ids = ids.slice();
+      const first = list[0];
+      this.proto = first?.proto ?? 6;
+      this.svcId = first?.svcId ?? 0;
+      const compact = list.every((b) => b.proto === this.proto && b.svcId === this.svcId && isStateByte(b.state));
+      this.addrs = compact ? list.map((b) => b.addr) : undefined;
+      this.portStates = compact ? list.map((b) => b.port * 256 + b.state) : undefined;
+      this.list = compact ? undefined : list.slice();
+    }
     if (ids.length > INDEX_FROM) this.index = new Map(ids.map((id, i) => [id, i]));
+  }
+
+  /**
+   * A table of backends that share `proto` and `svcId`, from parallel arrays the caller
+   * hands over and no longer changes: backend i has id ids[i], address addrs[i], port and
+   * state portStates[i] (port * 256 + state, state < 256). The encoder builds its tables
+   * this way, without a Backend object per backend that would be garbage at once.
+   */
+  static compact(ids: readonly number[], addrs: readonly string[], portStates: readonly number[], proto: Proto, svcId: number): BackendTable {
+    return new BackendTable(ids, undefined, { addrs, portStates, proto, svcId });
   }
 
   get size(): number {

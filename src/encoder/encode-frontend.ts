@@ -22,7 +22,7 @@
 // ready ones in other zones while hints apply, C1) stay as TERMINATING backends, in no
 // slot, so their established flows keep going.
 
-import { BACKEND_STATE, PROTO, SCOPE, SVC_FLAGS, type Backend, type Proto, type SvcKey } from '../datapath/abi.js';
+import { BACKEND_STATE, PROTO, SCOPE, SVC_FLAGS, type Proto, type SvcKey } from '../datapath/abi.js';
 import { compareAddrPort } from '../model/ip.js';
 import type { BackendSet, FrontendKind, ModelBackend, ModelFrontend } from '../model/types.js';
 import { BackendTable } from './backend-table.js';
@@ -81,32 +81,55 @@ export function encodeEntry(fe: ModelFrontend, key: SvcKey, identity: string, se
   const svcId = ids.svcId(identity);
   const usable = sortedByAddrPort(set.usable);
   const kept = sortedByAddrPort(set.kept);
-  const idList: number[] = [];
-  const list: Backend[] = [];
+  // The table's parallel arrays, filled directly and of exact size (the desired state
+  // keeps them): no Backend or address object per backend, which a full sync would build
+  // 100,000 of at 10,000 x 10, all garbage at once.
+  const total = usable.length + kept.length;
+  const idList = new Array<number>(total);
+  const addrs = new Array<string>(total);
+  const portStates = new Array<number>(total);
+  let count = 0;
+  const proto = key.proto;
   // Ids are distinct per address, and the model's sets hold an address once; should one
   // repeat anyway, the later entry wins, as it would in a Map.
   let seen: Set<number> | undefined;
   const add = (b: ModelBackend, state: number): number => {
-    const id = ids.backendId(svcId, { addr: b.addr, port: b.port, proto: key.proto });
-    const be: Backend = { addr: b.addr, port: b.port, proto: key.proto, state: backendState(state, b.local), svcId };
-    const dup = idList.length <= 16 ? idList.indexOf(id) : (seen ??= new Set(idList)).has(id) ? idList.indexOf(id) : -1;
-    if (dup >= 0) list[dup] = be;
-    else {
-      idList.push(id);
-      list.push(be);
+    const id = ids.backendIdOf(svcId, b.addr, b.port, proto);
+    let at = count;
+    if (count <= 16 || (seen ??= new Set(idList.slice(0, count))).has(id)) {
+      for (let i = 0; i < count; i++) {
+        if (idList[i] === id) {
+          at = i;
+          break;
+        }
+      }
+    }
+    if (at === count) {
+      idList[count++] = id;
       seen?.add(id);
     }
+    addrs[at] = b.addr;
+    portStates[at] = b.port * 256 + backendState(state, b.local);
     return id;
   };
-  const slots = usable.map((b) => add(b, BACKEND_STATE.ACTIVE));
+  const usableIds = usable.map((b) => add(b, BACKEND_STATE.ACTIVE));
   for (const b of kept) add(b, BACKEND_STATE.TERMINATING);
+  if (count < total) {
+    idList.length = count;
+    addrs.length = count;
+    portStates.length = count;
+  }
+  // Every backend in a slot, none repeated (the usual case): the slots are the table's ids
+  // in the same order, so the frontend keeps one array for both. Both are read-only.
+  const slots = kept.length === 0 && count === usableIds.length ? idList : usableIds;
+  ids.settleBackends(svcId);
   const entry: EncodedFrontend = {
     owner: fe.owner,
     svcId,
     key,
     value: { backendId: 0, svcId, count: slots.length, flags: frontendFlags(fe), affinityTimeoutS: fe.affinityTimeoutS },
     slots,
-    backends: new BackendTable(idList, list),
+    backends: BackendTable.compact(idList, addrs, portStates, proto, svcId),
   };
   return fe.sourceRanges ? { ...entry, sourceRanges: fe.sourceRanges } : entry;
 }

@@ -7,7 +7,7 @@
 
 import type { Backend } from '../datapath/abi.js';
 import type { EncodedState } from './types.js';
-import { BackendIdTable, backendKey } from './backend-id-table.js';
+import { BackendIdTable, backendKey, backendKeyOf } from './backend-id-table.js';
 import { IdPool } from './id-pool.js';
 import { IdSpace } from './id-space.js';
 import { KPX_MAX_ID } from './limits.js';
@@ -19,6 +19,11 @@ export interface IdAllocatorOptions {
   /** Largest id handed out (tests use small spaces to exercise wrap-around). */
   readonly maxSvcId?: number;
   readonly maxBackendId?: number;
+}
+
+function holdsAll(table: ReadonlyMap<number, Backend>, ids: readonly number[]): boolean {
+  for (let i = 0; i < ids.length; i++) if (!table.has(ids[i]!)) return false;
+  return true;
 }
 
 export class IdAllocator {
@@ -46,13 +51,25 @@ export class IdAllocator {
 
   /** The backend's id within frontend `svcId`, allocated on first use. */
   backendId(svcId: number, b: BackendAddress): number {
+    return this.backendIdOf(svcId, b.addr, b.port, b.proto);
+  }
+
+  /** backendId with the address given as its parts: the encoder calls it for every
+   *  backend of every frontend, without an address object each time. */
+  backendIdOf(svcId: number, addr: string, port: number, proto: number): number {
     const mine = this.tableOf(svcId);
-    const key = backendKey(b);
+    const key = backendKeyOf(addr, port, proto);
     const have = mine.get(key);
     if (have !== undefined) return have;
     const id = this.backends.take();
     mine.add(key, id);
     return id;
+  }
+
+  /** Called once a frontend's backends are all allocated: the frontend's id table drops
+   *  the spare room its arrays grew while ids were added (one table per frontend). */
+  settleBackends(svcId: number): void {
+    this.backendsOf.get(svcId)?.settle();
   }
 
   peekBackendId(svcId: number, b: BackendAddress): number | undefined {
@@ -115,16 +132,24 @@ export class IdAllocator {
    */
   releaseUnused(programmed: EncodedState): { svcs: number; backends: number } {
     const before = this.sizes();
-    const live = new Map<number, Array<ReadonlyMap<number, Backend>>>();
+    // svcId -> the backends of the programmed frontend(s) with that id: one table as is
+    // (always, unless adopted state is inconsistent), an array only for a second one.
+    type Tables = ReadonlyMap<number, Backend> | Array<ReadonlyMap<number, Backend>>;
+    const live = new Map<number, Tables>();
     for (const fe of programmed.values()) {
-      const list = live.get(fe.svcId);
-      if (list) list.push(fe.backends);
-      else live.set(fe.svcId, [fe.backends]);
+      const have = live.get(fe.svcId);
+      if (have === undefined) live.set(fe.svcId, fe.backends);
+      else if (Array.isArray(have)) have.push(fe.backends);
+      else live.set(fe.svcId, [have as ReadonlyMap<number, Backend>, fe.backends]);
     }
-    for (const identity of [...this.svcs.keys()]) if (!programmed.has(identity)) this.releaseSvc(identity);
+    for (const identity of this.svcs.keys()) if (!programmed.has(identity)) this.releaseSvc(identity);
     for (const [svcId, mine] of this.backendsOf) {
       const kept = live.get(svcId);
-      for (const id of mine.retain((bid) => kept?.some((m) => m.has(bid)) ?? false)) this.backends.free(id);
+      // The usual case after a full sync, checked without a closure or a list per table:
+      // the programmed frontend holds every id of its table.
+      if (kept !== undefined && !Array.isArray(kept) && holdsAll(kept as ReadonlyMap<number, Backend>, mine.ids())) continue;
+      const tables = kept === undefined ? [] : Array.isArray(kept) ? kept : [kept as ReadonlyMap<number, Backend>];
+      for (const id of mine.retain((bid) => tables.some((m) => m.has(bid)))) this.backends.free(id);
     }
     const after = this.sizes();
     return { svcs: before.svcs - after.svcs, backends: before.backends - after.backends };

@@ -96,7 +96,7 @@ export class Reconciler {
    */
   apply(desired: EncodedState, only?: Iterable<string>): ApplyResult {
     const full = only === undefined;
-    const ids = full ? new Set([...this.programmed.keys(), ...desired.keys()]) : new Set(only);
+    const ids = full ? allIds(this.programmed, desired) : new Set(only);
     const wanted = lazyWantedBackends(desired, ids);
     let changed = 0;
     let writes = 0;
@@ -163,7 +163,7 @@ export class Reconciler {
   }
 
   /** The map-full path of apply(): called with `programmed` just re-read from the maps. */
-  private applyByService(desired: EncodedState, ids: Set<string>, before: ReadonlyMap<string, EncodedFrontend>): ApplyResult {
+  private applyByService(desired: EncodedState, ids: Iterable<string>, before: ReadonlyMap<string, EncodedFrontend>): ApplyResult {
     // What the interrupted write left unreachable (slots without slot 0, backends no
     // frontend owns) goes first: it only takes room.
     this.write(this.planFor(new Map(), [], true, () => new Set()).plan);
@@ -261,6 +261,14 @@ export class Reconciler {
       if (p.backendUpserts.length || p.backendDeletes.length) bumpGeneration(this.maps.backendGen);
     }
   }
+}
+
+/** Every frontend either side knows, each once (programmed ones first): an array, not a
+ *  Set of every identity, which a full sync would keep as garbage to its end. */
+function allIds(programmed: ReadonlyMap<string, EncodedFrontend>, desired: EncodedState): string[] {
+  const ids = [...programmed.keys()];
+  for (const id of desired.keys()) if (!programmed.has(id)) ids.push(id);
+  return ids;
 }
 
 /** Backend ids some desired frontend among `ids` owns. */

@@ -85,7 +85,7 @@ export class SyncEngine {
     if (!this.tracker.ready) return undefined;
     const t0 = performance.now();
     const full = fullRequested || this.needFull;
-    const changes = this.tracker.takeChanges();
+    const changes = this.tracker.takeChanges(!full);
     this.checkContext(changes.node);
     // Key order makes id allocation and clash resolution deterministic.
     const keys = full ? this.tracker.sortedKeys() : [...changes.services.keys()];
@@ -144,10 +144,12 @@ export class SyncEngine {
    * what it programmed without comparing them entry by entry.
    */
   private encodePass(keys: readonly string[], input: (key: string) => ServiceInput, node: NodeInfo | undefined, reuse: boolean): EncodePass {
-    const recomputed = new Set<string>();
+    // An array: `keys` are distinct, and a Set of every key would be garbage that lives
+    // through the whole of a first sync.
+    const recomputed: string[] = [];
     for (const key of keys) {
       const seen = reuse ? this.seen.get(key) : undefined;
-      if (!seen || !this.tracker.inputUnchanged(key, seen)) recomputed.add(key);
+      if (!seen || !this.tracker.inputUnchanged(key, seen)) recomputed.push(key);
     }
     const touched = new Set<string>();
     const result: EncodeResult = { ...emptyEncodeResult(), state: this.desired };
@@ -203,7 +205,7 @@ export class SyncEngine {
       // every full sync, as before.
       if (!failed && outcome.warnings.length === 0 && result.errors.length === errorsBefore && result.unsupported.length === unsupportedBefore) this.remember(key);
     }
-    return { result, touched, errors, clash, reused: keys.length - recomputed.size };
+    return { result, touched, errors, clash, reused: keys.length - recomputed.length };
   }
 
   /** Notes that `key`'s current outcome came from its current inputs. */

@@ -118,13 +118,18 @@ export class ChangeTracker implements SourceSink {
   }
 
   /** The Services whose desired state may have changed since the last call (all of them
-   *  when the Node changed), with their current objects; then forgets the pending pairs. */
-  takeChanges(): TrackedChanges {
+   *  when the Node changed), with their current objects; then forgets the pending pairs.
+   *  `withInputs: false` (a full sync, which reads every Service itself) leaves `services`
+   *  empty: building an input per pending Service (every one, on the first sync) would be
+   *  garbage that lives through the whole sync. */
+  takeChanges(withInputs = true): TrackedChanges {
     const all = this.pendingNode.size > 0;
-    const keys = new Set([...this.pendingServices.groups(), ...this.pendingSlices.groups()]);
-    if (all) for (const k of this.knownKeys()) keys.add(k);
     const services = new Map<string, ServiceInput>();
-    for (const k of [...keys].sort()) services.set(k, this.input(k));
+    if (withInputs) {
+      const keys = new Set([...this.pendingServices.groups(), ...this.pendingSlices.groups()]);
+      if (all) for (const k of this.knownKeys()) keys.add(k);
+      for (const k of [...keys].sort()) services.set(k, this.input(k));
+    }
     const hostPortsChanged = this.pendingPods.size > 0;
     this.pendingServices.clear();
     this.pendingSlices.clear();
