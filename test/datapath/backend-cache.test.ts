@@ -10,33 +10,14 @@
 // which of the two they were translated from.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CT_DIR, CT_FLAGS, PROTO, SVC_FLAGS, encodeBackend, encodeBackendId, type CtKey } from '../../src/datapath/abi.js';
+import { CT_DIR, CT_FLAGS, PROTO, encodeBackend, encodeBackendId, type CtKey } from '../../src/datapath/abi.js';
 import { bumpGeneration, readGeneration } from '../../src/reconciler/backend-generation.js';
-import { Datapath, type ServiceSeed } from './harness.js';
-import { TCP_FLAG, decodeFrame, ipv4Frame, type Ipv4Spec } from './packet.js';
+import { withDatapath, type Datapath } from './harness.js';
+import { CLIENT, VIP, WEB, toWeb } from './web-service.js';
+import { TCP_FLAG, decodeFrame, ipv4Frame } from './packet.js';
 import { verifyChecksums } from './checksum-verifier.js';
 
-const CLIENT = '10.244.0.2';
-const VIP = '10.96.0.10';
-const WEB: ServiceSeed = {
-  vip: VIP,
-  port: 80,
-  proto: PROTO.TCP,
-  svcId: 1,
-  flags: SVC_FLAGS.CLUSTER_IP,
-  backends: [{ id: 1, addr: '10.244.1.5', port: 8080 }],
-};
 const FWD_KEY: CtKey = { saddr: CLIENT, daddr: VIP, sport: 40000, dport: 80, proto: PROTO.TCP, dir: CT_DIR.FORWARD };
-const toWeb = (over: Partial<Ipv4Spec> = {}): Ipv4Spec => ({ proto: 'tcp', src: CLIENT, dst: VIP, sport: 40000, dport: 80, ...over });
-
-function withDatapath(fn: (dp: Datapath) => void): void {
-  const dp = Datapath.load();
-  try {
-    fn(dp);
-  } finally {
-    dp.close();
-  }
-}
 
 /** Moves backend 1 to addr:port in the map, leaving the generation alone. */
 function rewriteBackendSilently(dp: Datapath, addr: string, port: number): void {

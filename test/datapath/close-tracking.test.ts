@@ -9,7 +9,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CT_DIR, CT_FLAGS, PROTO, SVC_FLAGS, type CtKey } from '../../src/datapath/abi.js';
-import { Datapath, type RunResult } from './harness.js';
+import { withDatapath as withFreshDatapath, type Datapath, type RunResult } from './harness.js';
 import { TCP_FLAG, decodeFrame, ipv4Frame, type Ipv4Spec } from './packet.js';
 
 const NODE = '10.0.0.10';
@@ -20,15 +20,12 @@ const SEC = 1_000_000_000n;
 const { SYN, ACK, FIN, RST, PSH } = TCP_FLAG;
 const F = CT_FLAGS;
 
+/** A fresh datapath with SNAT ports `ports` and the NodePort Service, its backend remote. */
 function withDatapath(ports: [number, number], fn: (dp: Datapath) => void): void {
-  const dp = Datapath.load();
-  try {
+  withFreshDatapath(fn, (dp) => {
     dp.setConfig({ nodeAddr: NODE, snatPortMin: ports[0], snatPortMax: ports[1] });
     dp.addService({ vip: NODE, port: NODE_PORT, proto: PROTO.TCP, svcId: 10, flags: SVC_FLAGS.NODE_PORT, backends: [{ id: 1, addr: BACKEND, port: 8080 }] });
-    fn(dp);
-  } finally {
-    dp.close();
-  }
+  });
 }
 
 /** One client connection through the NodePort, and the packets of both of its sides. */

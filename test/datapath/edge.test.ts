@@ -5,7 +5,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CT_DIR, CT_FLAGS, PROGRAM_NAMES, PROTO, SCOPE, SVC_FLAGS, type ProgramRole } from '../../src/datapath/abi.js';
-import { Datapath, type RunResult, type ServiceSeed } from './harness.js';
+import { Datapath, withDatapath as withFreshDatapath, type RunResult, type ServiceSeed } from './harness.js';
 import { TCP_FLAG, decodeFrame, ipv4Datagram, ipv4Frame, type Ipv4Spec } from './packet.js';
 import { verifyChecksums } from './checksum-verifier.js';
 
@@ -24,14 +24,9 @@ const SNAT_MAX = 61999;
 const CLIENT_MAC = '02:00:00:00:aa:01'; // packet.ts: the source MAC of every built frame
 const HOST_MAC = '02:00:00:00:bb:02'; // packet.ts: the destination MAC
 
+/** A fresh datapath with this node's SNAT and hairpin settings. */
 function withDatapath(fn: (dp: Datapath) => void): void {
-  const dp = Datapath.load();
-  try {
-    dp.setConfig({ nodeAddr: NODE, hairpinAddr: HAIRPIN, snatPortMin: SNAT_MIN, snatPortMax: SNAT_MAX });
-    fn(dp);
-  } finally {
-    dp.close();
-  }
+  withFreshDatapath(fn, (dp) => dp.setConfig({ nodeAddr: NODE, hairpinAddr: HAIRPIN, snatPortMin: SNAT_MIN, snatPortMax: SNAT_MAX }));
 }
 
 function nodePort(over: Partial<ServiceSeed> = {}): ServiceSeed {

@@ -347,3 +347,14 @@ function verdictName(xdp: boolean, retval: number): Verdict {
   if (!name) throw new Error(`unexpected tc verdict ${retval}`);
   return name;
 }
+
+/** Runs fn on a freshly loaded datapath (its own pins), after `setup`; always closed. */
+export function withDatapath(fn: (dp: Datapath) => void, setup?: (dp: Datapath) => void): void {
+  const dp = Datapath.load();
+  try {
+    setup?.(dp);
+    fn(dp);
+  } finally {
+    dp.close();
+  }
+}

@@ -5,32 +5,15 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { BACKEND_STATE, CT_DIR, CT_FLAGS, PROTO, REASON_MAX, SVC_FLAGS, type Reason } from '../../src/datapath/abi.js';
 import { BpfError } from '../../src/errors.js';
-import { Datapath, gsoContext, type ServiceSeed, type Verdict } from './harness.js';
+import { Datapath, gsoContext, withDatapath, type ServiceSeed, type Verdict } from './harness.js';
+import { CLIENT, VIP, WEB, WEB3, toWeb } from './web-service.js';
 import { ETH_P, TCP_FLAG, decodeFrame, ethernet, ipv4Frame, payloadForZeroUdpChecksum, type Ipv4Spec } from './packet.js';
 import { verifyChecksums } from './checksum-verifier.js';
 
-const CLIENT = '10.244.0.2';
 const OTHER_CLIENT = '10.244.0.3';
-const VIP = '10.96.0.10';
 const DNS_VIP = '10.96.0.53';
 const POD = '10.244.9.9'; // a pod that is no service's frontend
 
-const WEB: ServiceSeed = {
-  vip: VIP,
-  port: 80,
-  proto: PROTO.TCP,
-  svcId: 1,
-  flags: SVC_FLAGS.CLUSTER_IP,
-  backends: [{ id: 1, addr: '10.244.1.5', port: 8080 }],
-};
-const WEB3: ServiceSeed = {
-  ...WEB,
-  backends: [
-    { id: 1, addr: '10.244.1.5', port: 8080 },
-    { id: 2, addr: '10.244.2.6', port: 8080 },
-    { id: 3, addr: '10.244.3.7', port: 8080 },
-  ],
-};
 const DNS: ServiceSeed = {
   vip: DNS_VIP,
   port: 53,
@@ -40,16 +23,6 @@ const DNS: ServiceSeed = {
   backends: [{ id: 21, addr: '10.244.4.8', port: 5353 }],
 };
 
-function withDatapath(fn: (dp: Datapath) => void): void {
-  const dp = Datapath.load();
-  try {
-    fn(dp);
-  } finally {
-    dp.close();
-  }
-}
-
-const toWeb = (over: Partial<Ipv4Spec> = {}): Ipv4Spec => ({ proto: 'tcp', src: CLIENT, dst: VIP, sport: 40000, dport: 80, ...over });
 const toDns = (over: Partial<Ipv4Spec> = {}): Ipv4Spec => ({ proto: 'udp', src: CLIENT, dst: DNS_VIP, sport: 41000, dport: 53, ...over });
 
 /** The same frame with IPv4 fields overwritten after building (for malformed headers). */
