@@ -30,6 +30,7 @@ import { runExternal, type LoaderResult } from './controlplane/external-run.js';
 import { RESYNCS, runKpx, runtimeKind, type KpxResult } from './controlplane/kpx-run.js';
 import { Namespaces } from './controlplane/netns-loader.js';
 import { fmt, percentile, ratio, table } from './controlplane/report.js';
+import { cleanUpOnExit, progress } from './process-exit.js';
 
 function flag(name: string): boolean {
   return process.argv.includes(name);
@@ -58,31 +59,18 @@ const opts = {
   profile: argText('--profile'),
 };
 
-const progress = (m: string): void => {
-  process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] ${m}\n`);
-};
 
 // ---- everything the bench creates, and its removal on every way out --------------------
 
 const pinDir = `/sys/fs/bpf/kpxbench-cp-${process.pid}`;
 const nss = new Namespaces(`kpxbench-cp-${process.pid}`);
 const workDir = mkdtempSync(join(tmpdir(), `kpxbench-cp-${process.pid}-`));
-let cleaned = false;
 function cleanup(): void {
-  if (cleaned) return;
-  cleaned = true;
   nss.cleanup();
   rmSync(pinDir, { recursive: true, force: true });
   rmSync(workDir, { recursive: true, force: true });
 }
-for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-  process.on(sig, () => {
-    progress(`${sig}: cleaning up`);
-    cleanup();
-    process.exit(130);
-  });
-}
-process.on('exit', cleanup);
+cleanUpOnExit(cleanup);
 
 // ---- optional CPU profile of the kpx phase ------------------------------------------------
 
