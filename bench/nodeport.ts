@@ -35,10 +35,11 @@ import { BACKENDS, benchServices, NODE1, UNDER_TEST, type BackendPlace } from '.
 import { running } from './nodeport/exec.js';
 import { IMPLEMENTATIONS, loadImplementation, loaderVersions, targetOf, type ImplName, type Loaded } from './nodeport/implementations.js';
 import { activeKpx } from './nodeport/kpx-agent.js';
-import { compilePeerPass, downLabs, removeBenchFiles, upLab, type BenchLab, type BenchPaths } from './nodeport/lab.js';
+import { pinPeerPass, downLabs, removeBenchFiles, upLab, type BenchLab, type BenchPaths } from './nodeport/lab.js';
 import type { LoadMode, LoadSpec } from './nodeport/loadgen.js';
 import { dropLines, loadLines, reduce, resultsTable, targetLines, type KpxInfo, type LoadInfo, type SliceResult } from './nodeport/report.js';
 import { LoadClient } from './nodeport/run-load.js';
+import { cleanUpOnExit, progress } from './process-exit.js';
 
 const MODES: readonly LoadMode[] = ['rps', 'conn'];
 
@@ -76,9 +77,6 @@ for (const i of opts.impls) if (!IMPLEMENTATIONS.includes(i)) throw new Error(`-
 if (!opts.impls.includes('direct')) opts.impls.unshift('direct'); // every ratio needs the floor
 if (opts.closer !== 'server' && opts.closer !== 'client') throw new Error('--closer wants server or client');
 
-const progress = (m: string): void => {
-  process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] ${m}\n`);
-};
 
 // ---- everything the bench creates, and its removal on every way out ----------------------
 
@@ -88,14 +86,11 @@ const paths: BenchPaths = {
   pinRoot: `/sys/fs/bpf/kpxbench-np-${process.pid}`,
   workDir: mkdtempSync(join(tmpdir(), `kpxbench-np-${process.pid}-`)),
 };
-let cleaned = false;
 
 /** Synchronous, so it also runs from 'exit' and signal handlers: ends the children this
  *  run started (by pid), detaches whatever a kpx agent left (kpx cleanup in its node's
  *  namespace), deletes the namespaces and removes pins and files. */
 function cleanup(): void {
-  if (cleaned) return;
-  cleaned = true;
   for (const child of running) child.kill('SIGKILL');
   for (const [pinDir, ns] of activeKpx) {
     if (!netnsExists(ns)) continue;
@@ -108,14 +103,7 @@ function cleanup(): void {
   downLabs(paths.prefix);
   removeBenchFiles(paths);
 }
-for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-  process.on(sig, () => {
-    progress(`${sig}: cleaning up`);
-    cleanup();
-    process.exit(130);
-  });
-}
-process.on('exit', cleanup);
+cleanUpOnExit(cleanup);
 
 // ---- the labs of one scale ---------------------------------------------------------------
 
@@ -190,7 +178,7 @@ async function measureScale(scale: number, slices: SliceResult[], loads: LoadInf
   const rounds = Math.max(1, Math.round(opts.seconds / opts.sliceS));
   try {
     for (const impl of opts.impls) {
-      const bench = await upLab(`${paths.prefix}${impl}-`, peerPassObj, opts.closer === 'client');
+      const bench = await upLab(`${paths.prefix}${impl}-`, peerPassPin, opts.closer === 'client');
       const l: LoadedLab = { impl, bench, probe: new Probe(bench.extNs), load: new LoadClient(bench.extNs) };
       labs.push(l);
       await setUp(l, scale, loads);
@@ -260,13 +248,13 @@ function reproduce(): string {
 
 // ---- main --------------------------------------------------------------------------------
 
-let peerPassObj = '';
+let peerPassPin = '';
 
 async function main(): Promise<void> {
   if (process.getuid?.() !== 0) throw new Error('run as root: the bench creates network namespaces and loads BPF programs');
   checkNoOverlap(LAB_RANGES);
   const startLoad = load();
-  peerPassObj = compilePeerPass(paths.workDir);
+  peerPassPin = pinPeerPass(paths);
   const versions = loaderVersions();
   const slices: SliceResult[] = [];
   const loads: LoadInfo[] = [];

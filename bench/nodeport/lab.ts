@@ -3,16 +3,18 @@
 // down before the next scale. Every variant so starts from the same state — a freshly
 // started pod server, empty conntrack and socket tables, nothing left attached by another
 // variant — and the labs can be measured in turns (see bench/nodeport.ts for why).
-// On top of the namespaces src/lab/topology.ts builds, a trivial XDP_PASS
-// program goes on the client network's end of each node's eth1, for every variant alike:
+// On top of the namespaces src/lab/topology.ts builds, the datapath's XDP_PASS program
+// (kpx_xdp_peer_pass, as in `kpx lab`) goes on the client network's end of each node's eth1, for every variant alike:
 // kpx's XDP_TX (its answers to remote-backend flows) reaches a veth peer only when the
 // peer runs XDP, and XDP on a veth also changes how it receives (NAPI instead of the
 // backlog), so giving it to all variants keeps the wire between client and node the same.
 
-import { execFileSync } from 'node:child_process';
-import { rmSync, writeFileSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { execIn, setSysctl } from '../../src/lab/netns.js';
+import { PROGRAM_NAMES } from '../../src/datapath/abi.js';
+import { Datapath, PROGRAM_PIN_SUBDIR } from '../../src/datapath/datapath.js';
+import { setSysctl } from '../../src/lab/netns.js';
+import { attachPeerPass } from '../../src/lab/peer-pass.js';
 import { buildLab, extPeerName, teardownLab, type Lab } from '../../src/lab/topology.js';
 import { BACKENDS, benchLabSpec, type BackendPlace } from './cluster.js';
 
@@ -23,26 +25,16 @@ export interface BenchPaths {
   stateDir: string;
   /** kpx pins, one directory per run under it. */
   pinRoot: string;
-  /** Rule files and the compiled peer program. */
+  /** Rule files. */
   workDir: string;
 }
 
-const PEER_PASS_C = `// SPDX-License-Identifier: GPL-2.0
-#include <linux/bpf.h>
-#include <bpf/bpf_helpers.h>
-/* The client network's end of a node's eth1: passes everything (see bench/nodeport/lab.ts). */
-SEC("xdp") int bench_peer_pass(struct xdp_md *ctx) { return XDP_PASS; }
-char LICENSE[] SEC("license") = "GPL";
-`;
-
-/** Compiles the peer program once per bench run; returns the object's path. */
-export function compilePeerPass(workDir: string): string {
-  const src = join(workDir, 'peer-pass.bpf.c');
-  const obj = join(workDir, 'peer-pass.bpf.o');
-  writeFileSync(src, PEER_PASS_C);
-  const arch = process.arch === 'arm64' ? 'aarch64' : 'x86_64';
-  execFileSync('clang', ['-O2', '-g', '-target', 'bpf', `-I/usr/include/${arch}-linux-gnu`, '-c', src, '-o', obj]);
-  return obj;
+/** Pins the datapath's own XDP_PASS program (kpx_xdp_peer_pass) once per bench run, under
+ *  the run's pin root, for every variant's lab to attach; returns its pin. */
+export function pinPeerPass(paths: BenchPaths): string {
+  const dp = Datapath.load({ pinDir: join(paths.pinRoot, 'peer-pass'), pinPrograms: true });
+  dp.close(); // the pins keep the program
+  return join(paths.pinRoot, 'peer-pass', PROGRAM_PIN_SUBDIR, PROGRAM_NAMES.xdpPeerPass);
 }
 
 export interface BenchLab {
@@ -56,7 +48,7 @@ export interface BenchLab {
 
 /** clientTimeWait: the client closes connections first, so its TIME_WAIT sockets must
  *  not run it out of ports (wide port range, tcp_tw_reuse: in the client's namespace). */
-export async function upLab(prefix: string, peerPassObj: string, clientTimeWait = false): Promise<BenchLab> {
+export async function upLab(prefix: string, peerPassPin: string, clientTimeWait = false): Promise<BenchLab> {
   teardownLab(prefix);
   const lab = await buildLab(benchLabSpec(prefix));
   const extNs = lab.externalNs!;
@@ -64,7 +56,7 @@ export async function upLab(prefix: string, peerPassObj: string, clientTimeWait 
     setSysctl(extNs, 'net.ipv4.ip_local_port_range', '1024 65000');
     setSysctl(extNs, 'net.ipv4.tcp_tw_reuse', '1');
   }
-  for (const n of lab.nodes) execIn(extNs, 'ip', ['link', 'set', 'dev', extPeerName(n.name), 'xdpdrv', 'obj', peerPassObj, 'sec', 'xdp']);
+  attachPeerPass(extNs, peerPassPin, lab.nodes.map((n) => extPeerName(n.name)));
   const ipOf = (place: BackendPlace): string => lab.pods.find((p) => p.name === BACKENDS[place].pod)!.ip;
   return { prefix, lab, node1Ns: lab.nodes[0]!.ns, extNs, backendIps: { local: ipOf('local'), remote: ipOf('remote') } };
 }

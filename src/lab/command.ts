@@ -15,7 +15,8 @@ import { LabError } from '../errors.js';
 import { cidrsOverlap, parseCidr, type Cidr } from '../net/ipv4.js';
 import { removeStateDir } from '../inspect/owners-file.js';
 import { LAB_NET, NODES, labManifests, labProbes, labSpec, type LabProbe } from './examples.js';
-import { execIn, spawnIn, TS_NODE_ARGS } from './netns.js';
+import { spawnIn } from './netns.js';
+import { attachPeerPass } from './peer-pass.js';
 import { PROGRAM_NAMES } from '../datapath/abi.js';
 import { PROGRAM_PIN_SUBDIR } from '../datapath/datapath.js';
 import { Probe } from './probe-driver.js';
@@ -23,7 +24,6 @@ import { renderTable, summarise } from './report.js';
 import { buildLab, extPeerName, NODE_EXT_IF, POD_IF_PREFIX, teardownLab, type Lab } from './topology.js';
 
 const KPX_BIN = fileURLToPath(new URL('../../bin/kpx.js', import.meta.url));
-const ATTACH_PEER_PASS = fileURLToPath(new URL('./attach-peer-pass.ts', import.meta.url));
 
 export interface LabPaths {
   prefix: string;
@@ -159,7 +159,7 @@ export async function labUp(opts: LabUpOptions): Promise<Lab> {
       // A veth delivers what XDP sends back out (XDP_TX: the rejects) only when its peer
       // runs XDP too; on a real NIC nothing like this is needed.
       const pass = join(paths.pinRoot, n.name, PROGRAM_PIN_SUBDIR, PROGRAM_NAMES.xdpPeerPass);
-      execIn(lab.externalNs!, process.execPath, [...TS_NODE_ARGS, ATTACH_PEER_PASS, pass, extPeerName(n.name)]);
+      attachPeerPass(lab.externalNs!, pass, [extPeerName(n.name)]);
     }
     return lab;
   } catch (err) {
