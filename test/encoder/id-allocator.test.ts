@@ -7,6 +7,19 @@ import { KpxError } from '../../src/errors.js';
 
 const be = (addr: string, port = 80) => ({ addr, port, proto: PROTO.TCP });
 
+/** What the maps hold: frontend `identity` (svcId, vip:80) with one backend, id backendId at addr:80. */
+function programmedWithOne(identity: string, svcId: number, vip: string, backendId: number, addr: string): Map<string, EncodedFrontend> {
+  const frontend: EncodedFrontend = {
+    owner: 'x',
+    svcId,
+    key: { addr: vip, port: 80, slot: 0, proto: PROTO.TCP, scope: 0 },
+    value: { backendId: 0, svcId, count: 1, flags: 1, affinityTimeoutS: 0 },
+    slots: [backendId],
+    backends: new Map([[backendId, { ...be(addr), state: BACKEND_STATE.ACTIVE, svcId }]]),
+  };
+  return new Map([[identity, frontend]]);
+}
+
 test('ids are stable per identity, distinct across identities, and never 0', () => {
   const ids = new IdAllocator();
   const a = ids.svcId('10.96.0.1:80/6/0');
@@ -85,19 +98,7 @@ test('releasing a frontend releases its backends; releaseUnused keeps exactly wh
   ids.backendId(b, be('10.244.1.2'));
   ids.releaseSvc('a');
   assert.deepEqual(ids.sizes(), { svcs: 1, backends: 2 });
-  const programmed = new Map<string, EncodedFrontend>([
-    [
-      'b',
-      {
-        owner: 'x',
-        svcId: b,
-        key: { addr: '10.96.0.2', port: 80, slot: 0, proto: PROTO.TCP, scope: 0 },
-        value: { backendId: 0, svcId: b, count: 1, flags: 1, affinityTimeoutS: 0 },
-        slots: [kept],
-        backends: new Map([[kept, { ...be('10.244.1.1'), state: BACKEND_STATE.ACTIVE, svcId: b }]]),
-      },
-    ],
-  ]);
+  const programmed = programmedWithOne('b', b, '10.96.0.2', kept, '10.244.1.1');
   assert.deepEqual(ids.releaseUnused(programmed), { svcs: 0, backends: 1 });
   assert.equal(ids.peekBackendId(b, be('10.244.1.2')), undefined);
   assert.equal(ids.backendId(b, be('10.244.1.1')), kept);
@@ -124,19 +125,7 @@ test('releaseUnused frees the backends of frontends the maps do not hold, and id
   const keep = ids.backendId(a, be('10.244.1.1'));
   const drop = ids.backendId(a, be('10.244.1.2'));
   ids.backendId(gone, be('10.244.1.1'));
-  const programmed = new Map<string, EncodedFrontend>([
-    [
-      'a',
-      {
-        owner: 'x',
-        svcId: a,
-        key: { addr: '10.96.0.1', port: 80, slot: 0, proto: PROTO.TCP, scope: 0 },
-        value: { backendId: 0, svcId: a, count: 1, flags: 1, affinityTimeoutS: 0 },
-        slots: [keep],
-        backends: new Map([[keep, { ...be('10.244.1.1'), state: BACKEND_STATE.ACTIVE, svcId: a }]]),
-      },
-    ],
-  ]);
+  const programmed = programmedWithOne('a', a, '10.96.0.1', keep, '10.244.1.1');
   assert.deepEqual(ids.releaseUnused(programmed), { svcs: 1, backends: 2 });
   assert.equal(ids.peekSvcId('gone'), undefined);
   assert.equal(ids.peekBackendId(a, be('10.244.1.2')), undefined);
