@@ -15,11 +15,12 @@
 
 import type { V1EndpointSlice, V1Node, V1Pod, V1Service } from '@kubernetes/client-node';
 import type { Counter, Histogram } from 'prom-client';
+import { TRIGGER_TIME_ANNOTATION } from '../model/labels.js';
 import { serviceKey, sliceServiceKey } from '../model/object-keys.js';
 import type { SourceSink } from '../sources/types.js';
 import { serviceSignature, sliceSignature } from '../tracker/signatures.js';
 
-export const TRIGGER_TIME_ANNOTATION = 'endpoints.kubernetes.io/last-change-trigger-time';
+export { TRIGGER_TIME_ANNOTATION };
 
 export interface ChangeMetricSet {
   readonly serviceChanges: Counter;

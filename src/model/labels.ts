@@ -7,6 +7,10 @@ export const LABELS = {
   zone: 'topology.kubernetes.io/zone',
 } as const;
 
+/** Set by the EndpointSlice controller on the objects it writes: when the change that made
+ *  it rewrite them happened (network programming latency starts there). */
+export const TRIGGER_TIME_ANNOTATION = 'endpoints.kubernetes.io/last-change-trigger-time';
+
 type Labels = Readonly<Record<string, string>> | undefined;
 
 /**

@@ -89,11 +89,14 @@ test('initial list of every resource is delivered, then synced() once (S5 inputs
   assert.deepEqual([...h.sink.pods.keys()], ['default/here'], 'only pods on this node');
   for (const e of h.sink.events) if (e.kind !== 'synced') assert.equal(e.prev, undefined, 'initial events are adds');
 
-  // Delivered objects are client-node models with kind/apiVersion, whatever the wire had.
+  // Delivered objects have kind/apiVersion whatever the wire had (list items come
+  // without), and are compacted: what the server adds and a proxy never reads is gone.
   const web = h.sink.services.get('default/web')!;
   assert.equal(web.kind, 'Service');
   assert.equal(web.apiVersion, 'v1');
-  assert.ok(web.metadata?.creationTimestamp instanceof Date);
+  assert.equal(web.metadata?.creationTimestamp, undefined);
+  assert.equal(web.metadata?.uid, undefined);
+  assert.equal(h.sink.nodeObj?.kind, 'Node');
   assert.equal(h.sink.slices.get('default/web-abc')?.apiVersion, 'discovery.k8s.io/v1');
   assert.deepEqual(h.sink.violations, []);
 });
@@ -116,6 +119,10 @@ test('creates, updates and deletes propagate as {prev, cur} (C4)', async (t) => 
   const created = h.server.create(service('api', '10.96.0.12'));
   await waitFor(() => h.sink.services.has('default/api'), 'api added');
   assert.equal(rvOf(h.sink.services.get('default/api')), created.metadata?.resourceVersion);
+  // Watch events are compacted as list items are (CompactingWatch): typed, server fields gone.
+  assert.equal(h.sink.services.get('default/api')?.kind, 'Service');
+  assert.equal(h.sink.services.get('default/api')?.metadata?.uid, undefined);
+  assert.ok(created.metadata?.uid, 'the server did set a uid');
 
   const before = h.server.get('Service', 'default', 'web')!;
   const updated = h.server.update({ ...before, spec: { ...(before['spec'] as object), ports: [{ name: 'http', port: 81, protocol: 'TCP', targetPort: 8080 }] } });
@@ -189,7 +196,7 @@ test('410 Gone: the source relists and delivers what changed in the gap, deletio
   h.server.delete('Service', 'default', 'gone');
   h.server.delete('EndpointSlice', 'default', 'gone-1');
   const ch = h.server.get('Service', 'default', 'changed')!;
-  h.server.update({ ...ch, metadata: { ...ch.metadata, labels: { v: '2' } } });
+  h.server.update({ ...ch, spec: { ...(ch['spec'] as object), ports: [{ name: 'http', port: 81, protocol: 'TCP', targetPort: 8080 }] } });
   h.server.create(service('new', '10.96.0.14'));
   h.server.compactHistory();
   h.server.thaw();
@@ -198,7 +205,7 @@ test('410 Gone: the source relists and delivers what changed in the gap, deletio
   const resumed = h.server.requestsTo('/api/v1/services', true)[watches]!;
   assert.ok(Number(resumed.query['resourceVersion']) < h.server.store.compactedRevision, 'the resume point was compacted away (410)');
   await waitFor(() => h.sink.services.has('default/new') && !h.sink.services.has('default/gone') && !h.sink.slices.has('default/gone-1'), 'gap delivered');
-  await waitFor(() => h.sink.services.get('default/changed')?.metadata?.labels?.['v'] === '2', 'update delivered');
+  await waitFor(() => h.sink.services.get('default/changed')?.spec?.ports?.[0]?.port === 81, 'update delivered');
   assert.deepEqual(h.sink.deletes('service', mark), ['default/gone']);
   assert.deepEqual(h.sink.deletes('endpointSlice', mark), ['default/gone-1']);
   assert.equal(h.sink.of('service', 'default/keep').length, 1, 'unchanged objects are not re-delivered');

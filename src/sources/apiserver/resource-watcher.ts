@@ -13,13 +13,17 @@
 // - It reports only the new object on update. We keep the last object per key to hand
 //   the sink {prev, cur}, and after every list we reconcile that map with the list so a
 //   replacement informer (empty cache) still reports vanished objects.
+// - It caches whole objects. Ours holds compacted ones (compact-object.ts): list items are
+//   compacted in the list function, watch events by CompactingWatch, so the informer's
+//   cache, our previous-object map and the change tracker share one small copy.
 //
 // Errors are never passed on: the datapath keeps serving the last known state.
 
-import { makeInformer, type KubeConfig, type KubernetesListObject, type KubernetesObject } from '@kubernetes/client-node';
+import { ListWatch, type KubeConfig, type KubernetesListObject, type KubernetesObject } from '@kubernetes/client-node';
 import type { Logger } from '../../log.js';
-import { toTyped } from '../typed.js';
 import { Backoff, type BackoffOptions } from './backoff.js';
+import { compactObject } from './compact-object.js';
+import { CompactingWatch } from './compacting-watch.js';
 import { watchPath, type WatchedResource } from './resources.js';
 
 export interface ResourceWatcherOptions {
@@ -29,13 +33,14 @@ export interface ResourceWatcherOptions {
   backoff?: BackoffOptions;
   /** Server-side watch timeout, seconds. */
   watchTimeoutSeconds: number;
-  /** A change, objects already normalised (see typed.ts). Must not throw (it is guarded anyway). */
+  /** A change, objects already normalised and compacted (typed.ts, compact-object.ts).
+   *  Must not throw (it is guarded anyway). */
   onChange(prev: KubernetesObject | undefined, cur: KubernetesObject | undefined): void;
   /** The first list has been delivered (called once). */
   onSynced(): void;
 }
 
-type Informer = ReturnType<typeof makeInformer<KubernetesObject>>;
+type Informer = ListWatch<KubernetesObject>;
 
 function keyOf(o: KubernetesObject): string {
   return `${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`;
@@ -104,16 +109,18 @@ export class ResourceWatcher {
       // Runs before the informer hands the list to its callbacks (they run right after this
       // promise settles, synchronously), so vanished objects are reported first, then
       // adds/updates, and the setImmediate below fires after all of them.
-      this.reconcile(result.items);
+      const items = result.items.map((o) => compactObject(resource.kind, o));
+      this.reconcile(items);
       setImmediate(() => {
         if (current() && !this.synced) {
           this.synced = true;
           this.options.onSynced();
         }
       });
-      return result;
+      return { ...result, items };
     };
-    const inf = makeInformer<KubernetesObject>(kubeConfig, watchPath(resource, watchTimeoutSeconds), list);
+    const watch = new CompactingWatch(kubeConfig, resource.kind);
+    const inf = new ListWatch<KubernetesObject>(watchPath(resource, watchTimeoutSeconds), watch, list, false);
     inf.on('add', (o) => current() && this.upsert(o));
     inf.on('update', (o) => current() && this.upsert(o));
     inf.on('delete', (o) => current() && this.remove(o));
@@ -195,9 +202,8 @@ export class ResourceWatcher {
     }
   }
 
-  private upsert(raw: KubernetesObject): void {
+  private upsert(obj: KubernetesObject): void {
     this.lastActivity = Date.now();
-    const obj = toTyped(this.options.resource.kind, raw);
     const key = keyOf(obj);
     const prev = this.known.get(key);
     const rv = obj.metadata?.resourceVersion;
@@ -206,9 +212,9 @@ export class ResourceWatcher {
     this.emit(prev, obj);
   }
 
-  private remove(raw: KubernetesObject): void {
+  private remove(obj: KubernetesObject): void {
     this.lastActivity = Date.now();
-    const key = keyOf(raw);
+    const key = keyOf(obj);
     const prev = this.known.get(key);
     if (!prev) return; // already reported by reconcile()
     this.known.delete(key);
