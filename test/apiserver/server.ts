@@ -1,12 +1,14 @@
 // A small but real Kubernetes API server for tests: list and watch over HTTP with
 // kube-apiserver's wire behaviour (list resourceVersion, newline-delimited watch events,
-// bookmarks, 410 Gone after compaction, timeoutSeconds, field and label selectors).
+// bookmarks, 410 Gone after compaction, timeoutSeconds, field and label selectors, list
+// pagination with limit/continue from a consistent snapshot).
 // Tests drive it through plain methods (create/update/delete, compactHistory, stop/restart…),
 // never through HTTP, so they can stage exactly the situation they need.
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { routeOf, type KubeObject, type Resource } from './resources.js';
+import { decodeContinue, encodeContinue, ListSnapshots, pageOf, PagingParamError, parseLimit, type ListSnapshot } from './pagination.js';
 import { parseFieldSelector, parseLabelSelector, SelectorError, type Matcher } from './selectors.js';
 import { ObjectStore, type StoreEvent } from './store.js';
 import { writeKubeconfig } from './kubeconfig.js';
@@ -58,6 +60,8 @@ export class TestApiServer {
   readonly requests: RequestRecord[] = [];
   private server: Server | undefined;
   private readonly watches = new Set<WatchConn>();
+  /** Snapshots paged lists continue from (the last few, as etcd keeps revisions until compaction). */
+  private readonly listSnapshots = new ListSnapshots();
   private portNumber = 0;
   /** Requests held unanswered while frozen. */
   private parked: Array<() => void> | undefined;
@@ -112,9 +116,13 @@ export class TestApiServer {
     return this.store.get(kind, namespace, name);
   }
 
-  /** Drops the watch history: watches resuming from an older resourceVersion get 410 Gone. */
+  /**
+   * Drops the watch history: watches resuming from an older resourceVersion get 410 Gone,
+   * and so do list continue tokens issued before (their snapshots are dropped too).
+   */
   compactHistory(): void {
     this.store.compact();
+    this.listSnapshots.clear();
   }
 
   /** Sends a BOOKMARK with the current resourceVersion to every watch that asked for them. */
@@ -233,33 +241,64 @@ export class TestApiServer {
       this.send(res, 404, status(404, 'NotFound', 'the server could not find the requested resource'));
       return;
     }
-    let matches: Matcher;
+    const ns = route.namespace;
+    const inScope: Matcher = (o) => ns === undefined || o.metadata?.namespace === ns;
+    let selected: Matcher;
     try {
       const byField = parseFieldSelector(url.searchParams.get('fieldSelector'), route.resource);
       const byLabel = parseLabelSelector(url.searchParams.get('labelSelector'));
-      const ns = route.namespace;
-      matches = (o) => (ns === undefined || o.metadata?.namespace === ns) && byField(o) && byLabel(o);
+      selected = (o) => byField(o) && byLabel(o);
     } catch (e) {
       if (!(e instanceof SelectorError)) throw e;
       this.send(res, 400, status(400, 'BadRequest', e.message));
       return;
     }
-    if (watch) this.serveWatch(route.resource, matches, url.searchParams, res);
-    else this.serveList(route.resource, matches, res);
+    if (watch) this.serveWatch(route.resource, (o) => inScope(o) && selected(o), url.searchParams, res);
+    else this.serveList(route.resource, inScope, selected, url.searchParams, res);
   }
 
-  private serveList(resource: Resource, matches: Matcher, res: ServerResponse): void {
-    const items = this.store
-      .list(resource)
-      .filter(matches)
-      .sort((a, b) => `${a.metadata?.namespace}/${a.metadata?.name}`.localeCompare(`${b.metadata?.namespace}/${b.metadata?.name}`))
-      .map(withoutType);
-    this.send(res, 200, {
-      kind: `${resource.kind}List`,
-      apiVersion: resource.apiVersion,
-      metadata: { resourceVersion: String(this.store.resourceVersion) },
-      items,
-    });
+  /**
+   * Unpaged (no limit, no continue): everything at the current resourceVersion. Paged: the
+   * first page takes a snapshot, continued pages read from it; limit counts objects that pass
+   * the selectors, and remainingItemCount is only given without selectors (as kube-apiserver).
+   */
+  private serveList(resource: Resource, inScope: Matcher, selected: Matcher, params: URLSearchParams, res: ServerResponse): void {
+    let limit: number;
+    let snap: ListSnapshot | undefined;
+    let after: string | undefined;
+    try {
+      limit = parseLimit(params.get('limit'));
+      const token = params.get('continue') ?? '';
+      if (token !== '') {
+        const rv = params.get('resourceVersion') ?? '';
+        if (rv !== '' && rv !== '0') throw new PagingParamError('resourceVersion may not be given together with continue');
+        const cont = decodeContinue(token);
+        snap = this.listSnapshots.find(cont.id);
+        if (snap && snap.resource !== resource) throw new PagingParamError('continue token belongs to another resource');
+        after = cont.after;
+        if (!snap || snap.rv < this.store.compactedRevision) {
+          const msg = 'the continue token has expired: the list snapshot it points into is no longer kept; start the list again without continue';
+          this.send(res, 410, status(410, 'Expired', msg));
+          return;
+        }
+      }
+    } catch (e) {
+      if (!(e instanceof PagingParamError)) throw e;
+      this.send(res, 400, status(400, 'BadRequest', e.message));
+      return;
+    }
+    const rv = snap?.rv ?? this.store.resourceVersion;
+    const items = snap?.items ?? this.store.list(resource);
+    const unselective = !params.get('fieldSelector') && !params.get('labelSelector');
+    const page = pageOf(items.filter(inScope), after, limit, selected, unselective);
+    const metadata: Record<string, unknown> = { resourceVersion: String(rv) };
+    if (page.continueAfter !== undefined) {
+      // A first page keeps its snapshot only when there is more to continue to.
+      snap ??= this.listSnapshots.take(resource, rv, items);
+      metadata['continue'] = encodeContinue({ id: snap.id, after: page.continueAfter });
+      if (page.remainingItemCount !== undefined) metadata['remainingItemCount'] = page.remainingItemCount;
+    }
+    this.send(res, 200, { kind: `${resource.kind}List`, apiVersion: resource.apiVersion, metadata, items: page.items.map(withoutType) });
   }
 
   private serveWatch(resource: Resource, matches: Matcher, params: URLSearchParams, res: ServerResponse): void {

@@ -24,7 +24,8 @@ function clone<T>(o: T): T {
   return JSON.parse(JSON.stringify(o)) as T;
 }
 
-function keyOf(o: KubeObject): string {
+/** The object's key in the store ("namespace/name", "/name" when cluster-scoped). */
+export function keyOf(o: KubeObject): string {
   return `${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`;
 }
 
@@ -51,8 +52,10 @@ export class ObjectStore {
     return this.oldestWatchableRv;
   }
 
+  /** Every object of the resource in key order, as an etcd range read returns them. */
   list(resource: Resource): KubeObject[] {
-    return [...(this.objects.get(resource)?.values() ?? [])].map(clone);
+    const byKey = [...(this.objects.get(resource)?.entries() ?? [])].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return byKey.map(([, o]) => clone(o));
   }
 
   get(kind: string, namespace: string | undefined, name: string): KubeObject | undefined {
