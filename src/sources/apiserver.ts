@@ -20,6 +20,8 @@ export interface ApiServerSourceOptions {
   logger?: Logger;
   /** Retry delays after a failed list or watch. Default 1 s doubling up to 30 s. */
   backoff?: BackoffOptions;
+  /** Objects per list request (client-go's 500 by default). */
+  listPageSize?: number;
   /**
    * Server-side watch timeout in seconds; a resource that hears nothing for twice this long
    * is relisted. Default: random in 300..599 (spreads reconnects of many nodes, as client-go).
@@ -54,6 +56,7 @@ export class ApiServerSource implements Source {
           resource,
           logger,
           backoff: this.options.backoff,
+          listPageSize: this.options.listPageSize,
           watchTimeoutSeconds,
           onChange: (prev, cur) => guarded(resource.name, () => deliver(sink, resource, prev, cur)),
           onSynced: () => {

@@ -13,6 +13,7 @@
 // - It reports only the new object on update. We keep the last object per key to hand
 //   the sink {prev, cur}, and after every list we reconcile that map with the list so a
 //   replacement informer (empty cache) still reports vanished objects.
+// - It lists in one request. Ours lists in pages (paged-list.ts), as client-go does.
 // - It caches whole objects. Ours holds compacted ones (compact-object.ts): list items are
 //   compacted in the list function, watch events by CompactingWatch, so the informer's
 //   cache, our previous-object map and the change tracker share one small copy.
@@ -24,6 +25,7 @@ import type { Logger } from '../../log.js';
 import { Backoff, type BackoffOptions } from './backoff.js';
 import { compactObject } from './compact-object.js';
 import { CompactingWatch } from './compacting-watch.js';
+import { listInPages } from './paged-list.js';
 import { watchPath, type WatchedResource } from './resources.js';
 
 export interface ResourceWatcherOptions {
@@ -31,6 +33,8 @@ export interface ResourceWatcherOptions {
   resource: WatchedResource;
   logger: Logger;
   backoff?: BackoffOptions;
+  /** Objects per list request; default paged-list.ts's DEFAULT_PAGE_SIZE. */
+  listPageSize?: number;
   /** Server-side watch timeout, seconds. */
   watchTimeoutSeconds: number;
   /** A change, objects already normalised and compacted (typed.ts, compact-object.ts).
@@ -102,14 +106,13 @@ export class ResourceWatcher {
     const { resource, kubeConfig, watchTimeoutSeconds } = this.options;
     const current = (): boolean => this.running && gen === this.generation;
     const list = async (): Promise<KubernetesListObject<KubernetesObject>> => {
-      const result = await resource.list();
+      const { resourceVersion, items } = await listInPages(resource.list, (o) => compactObject(resource.kind, o), this.options.listPageSize);
       // A retired informer (stopped or replaced while listing) would otherwise go on to
       // open a watch; failing its list makes it stop there.
       if (!current()) throw new Error(`${resource.name} informer retired`);
       // Runs before the informer hands the list to its callbacks (they run right after this
       // promise settles, synchronously), so vanished objects are reported first, then
       // adds/updates, and the setImmediate below fires after all of them.
-      const items = result.items.map((o) => compactObject(resource.kind, o));
       this.reconcile(items);
       setImmediate(() => {
         if (current() && !this.synced) {
@@ -117,7 +120,7 @@ export class ResourceWatcher {
           this.options.onSynced();
         }
       });
-      return { ...result, items };
+      return { metadata: { resourceVersion }, items };
     };
     const watch = new CompactingWatch(kubeConfig, resource.kind);
     const inf = new ListWatch<KubernetesObject>(watchPath(resource, watchTimeoutSeconds), watch, list, false);

@@ -1,8 +1,9 @@
 // What the API-server source watches: for each resource its watch path (with the query the
-// informer cannot pass itself) and the list call that seeds it.
+// informer cannot pass itself) and the list call that seeds it, one page per call.
 
-import { CoreV1Api, DiscoveryV1Api, type KubeConfig, type KubernetesListObject, type KubernetesObject } from '@kubernetes/client-node';
+import { CoreV1Api, DiscoveryV1Api, type KubeConfig } from '@kubernetes/client-node';
 import type { SourceKind } from '../typed.js';
+import type { ListPageFn } from './paged-list.js';
 
 export interface WatchedResource {
   /** For logs: "services", "endpointslices", "node", "pods". */
@@ -11,7 +12,8 @@ export interface WatchedResource {
   /** Collection path without query, e.g. /api/v1/services. */
   readonly collection: string;
   readonly fieldSelector?: string;
-  readonly list: () => Promise<KubernetesListObject<KubernetesObject>>;
+  /** One page of the list (paged-list.ts follows the continue tokens). */
+  readonly list: ListPageFn;
 }
 
 export function watchedResources(kc: KubeConfig, nodeName: string, watchPods: boolean): WatchedResource[] {
@@ -24,20 +26,20 @@ export function watchedResources(kc: KubeConfig, nodeName: string, watchPods: bo
       name: 'services',
       kind: 'Service',
       collection: '/api/v1/services',
-      list: () => core.listServiceForAllNamespaces(),
+      list: (page) => core.listServiceForAllNamespaces(page),
     },
     {
       name: 'endpointslices',
       kind: 'EndpointSlice',
       collection: '/apis/discovery.k8s.io/v1/endpointslices',
-      list: () => discovery.listEndpointSliceForAllNamespaces(),
+      list: (page) => discovery.listEndpointSliceForAllNamespaces(page),
     },
     {
       name: 'node',
       kind: 'Node',
       collection: '/api/v1/nodes',
       fieldSelector: nodeSelector,
-      list: () => core.listNode({ fieldSelector: nodeSelector }),
+      list: (page) => core.listNode({ fieldSelector: nodeSelector, ...page }),
     },
   ];
   if (watchPods) {
@@ -46,7 +48,7 @@ export function watchedResources(kc: KubeConfig, nodeName: string, watchPods: bo
       kind: 'Pod',
       collection: '/api/v1/pods',
       fieldSelector: podSelector,
-      list: () => core.listPodForAllNamespaces({ fieldSelector: podSelector }),
+      list: (page) => core.listPodForAllNamespaces({ fieldSelector: podSelector, ...page }),
     });
   }
   return resources;
