@@ -4,14 +4,22 @@
 
 import type { V1Endpoint, V1EndpointSlice } from '@kubernetes/client-node';
 import { formatIpv4 } from '../../src/net/ipv4.js';
-import { readyEndpoint, type BenchCluster, type BenchService } from './cluster.js';
+import { readyEndpoint } from './cluster.js';
 
 export type ChangeKind = 'add' | 'remove' | 'flip';
 export const CHANGE_KINDS: readonly ChangeKind[] = ['add', 'remove', 'flip'];
 
+/** A Service whose slice the changes rewrite; its current slice is replaced by each one. */
+export interface ChangeTarget {
+  readonly key: string;
+  readonly namespace: string;
+  readonly name: string;
+  slice: V1EndpointSlice;
+}
+
 export interface SliceChange {
   readonly kind: ChangeKind;
-  readonly svc: BenchService;
+  readonly svc: ChangeTarget;
   readonly prev: V1EndpointSlice;
   readonly cur: V1EndpointSlice;
 }
@@ -36,14 +44,14 @@ function bumped(prev: V1EndpointSlice, endpoints: V1Endpoint[]): V1EndpointSlice
 /** Builds the next version of `svc`'s slice for a change of `kind` and makes it current.
  *  A removal never empties a slice (it becomes an add), so every change is a real
  *  backend-set change of a Service that keeps endpoints. */
-export function nextChange(cluster: BenchCluster, svc: BenchService, kind: ChangeKind, pick: () => number): SliceChange {
+export function nextChange(pods: { nextPodIp: number }, svc: ChangeTarget, kind: ChangeKind, pick: () => number): SliceChange {
   const prev = svc.slice;
   const eps = prev.endpoints ?? [];
   let endpoints: V1Endpoint[];
   let actual = kind;
   if (kind === 'remove' && eps.length <= 1) actual = 'add';
   if (actual === 'add') {
-    const n = cluster.nextPodIp++;
+    const n = pods.nextPodIp++;
     endpoints = [...eps, readyEndpoint(svc.namespace, `${svc.name}-x${n}`, formatIpv4(n), n)];
   } else if (actual === 'remove') {
     const at = Math.floor(pick() * eps.length);

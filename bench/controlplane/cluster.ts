@@ -154,3 +154,8 @@ export function makeCluster(shape: ClusterShape): BenchCluster {
 export function readyAddresses(slice: V1EndpointSlice): string[] {
   return (slice.endpoints ?? []).filter((e) => e.conditions?.ready !== false).map((e) => e.addresses[0] ?? '');
 }
+
+/** The first pod address makeCluster(shape) leaves unused, for endpoints added later. */
+export function firstFreePodIp(shape: ClusterShape): number {
+  return addr(CLUSTER.firstPodIp) + shape.services * shape.endpointsPerService;
+}

@@ -4,17 +4,25 @@
 // checks the maps really hold what was synced.
 
 import { rmSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
+import { KubeConfig, type V1EndpointSlice } from '@kubernetes/client-node';
 import { Datapath } from '../../src/datapath/datapath.js';
 import { IdAllocator } from '../../src/encoder/id-allocator.js';
 import { silentLogger } from '../../src/log.js';
 import type { ModelOptions } from '../../src/model/types.js';
+import { sliceServiceKey } from '../../src/model/object-keys.js';
 import { Reconciler } from '../../src/reconciler/reconciler.js';
+import { ApiServerSource } from '../../src/sources/apiserver.js';
+import { compactObject } from '../../src/sources/apiserver/compact-object.js';
+
+import type { SourceSink } from '../../src/sources/types.js';
 import { SyncEngine } from '../../src/sync/sync-engine.js';
 import { ChangeTracker } from '../../src/tracker/change-tracker.js';
-import { CHANGE_KINDS, nextChange, rng, type ChangeKind } from './changes.js';
-import { CLUSTER, makeCluster, type ClusterShape } from './cluster.js';
+import { startBenchApiServer, type BenchApiServer } from './apiserver-process.js';
+import { CHANGE_KINDS, nextChange, rng, type ChangeKind, type ChangeTarget } from './changes.js';
+import { CLUSTER, firstFreePodIp, type ClusterShape } from './cluster.js';
 
 /** Map capacities in bpf/constants.h (KPX_SERVICES_MAX, KPX_BACKENDS_MAX). */
 const DEFAULT_CAPACITY = 262_144;
@@ -80,6 +88,29 @@ export function runtimeKind(): 'compiled' | 'tsx' {
   return import.meta.url.endsWith('.js') ? 'compiled' : 'tsx';
 }
 
+/** The tracker as the source's sink, keeping each Service's current slice for the change
+ *  phase (references to the objects the tracker holds: no copies). */
+function sliceRecorder(tracker: ChangeTracker, slices: Map<string, V1EndpointSlice>): SourceSink {
+  return {
+    service: (prev, cur) => tracker.service(prev, cur),
+    endpointSlice: (prev, cur) => {
+      tracker.endpointSlice(prev, cur);
+      const key = cur && sliceServiceKey(cur);
+      if (cur && key !== undefined) slices.set(key, cur);
+    },
+    node: (cur) => tracker.node(cur),
+    pod: (prev, cur) => tracker.pod(prev, cur),
+    synced: () => tracker.synced(),
+  };
+}
+
+function changeTargets(slices: Map<string, V1EndpointSlice>): ChangeTarget[] {
+  return [...slices].sort(([a], [b]) => (a < b ? -1 : 1)).map(([key, slice]) => {
+    const [namespace = '', name = ''] = key.split('/');
+    return { key, namespace, name, slice };
+  });
+}
+
 export async function runKpx(o: KpxOptions, progress: (msg: string) => void, hooks: KpxHooks = {}): Promise<KpxResult> {
   // Everything the agent process loads (its API-server client, metrics, HTTP servers'
   // code), so that the RSS below is an agent's and not just the sync path's: the
@@ -95,21 +126,27 @@ export async function runKpx(o: KpxOptions, progress: (msg: string) => void, hoo
     rmSync(o.pinDir, { recursive: true, force: true });
     throw err;
   }
+  const tracker = new ChangeTracker();
+  let apiServer: BenchApiServer | undefined;
+  let source: ApiServerSource | undefined;
   try {
     await hooks.afterLoad?.();
-    const tracker = new ChangeTracker();
     const opts: ModelOptions = { nodeName: CLUSTER.nodeName, family: 'IPv4' };
     const engine = new SyncEngine(tracker, new Reconciler(dp.maps), new IdAllocator(), opts, silentLogger);
     engine.adopt();
 
-    progress(`kpx: generating ${o.services} Services x ${o.endpointsPerService} endpoints`);
-    const cluster = makeCluster(o);
-    // "Informer-synced": every object delivered to the tracker, then synced().
+    progress(`kpx: starting the bench API server (${o.services} Services x ${o.endpointsPerService} endpoints, in its own process)`);
+    apiServer = await startBenchApiServer(o);
+    // "Informer-synced": the agent's own API-server source lists every resource over HTTP
+    // (in pages, compacting as it goes) into the tracker, which then reports synced().
+    progress('kpx: listing through the API-server source (client-node informers)');
+    const kubeConfig = new KubeConfig();
+    kubeConfig.loadFromFile(apiServer.kubeconfigPath);
+    const slices = new Map<string, V1EndpointSlice>();
+    source = new ApiServerSource({ kubeConfig, nodeName: CLUSTER.nodeName, logger: silentLogger });
     const d0 = performance.now();
-    tracker.node(cluster.node);
-    for (const s of cluster.services) tracker.service(undefined, s.service);
-    for (const s of cluster.services) tracker.endpointSlice(undefined, s.slice);
-    tracker.synced();
+    await source.start(sliceRecorder(tracker, slices));
+    while (!tracker.ready) await sleep(5);
     const deliverS = (performance.now() - d0) / 1000;
 
     progress('kpx: initial full sync into the kernel maps');
@@ -133,15 +170,21 @@ export async function runKpx(o: KpxOptions, progress: (msg: string) => void, hoo
     }
 
     progress(`kpx: ${o.warmup} warm-up + ${o.changes} single-EndpointSlice changes`);
+    // Changes go to the tracker as the source would deliver them (compacted), not through
+    // the API server: the latency measured is the agent's, not the watch's.
+    const targets = changeTargets(slices);
+    const pods = { nextPodIp: firstFreePodIp(o) };
     const pick = rng(0x6b7078);
     const changeMs: number[] = [];
     const changeMsByKind: Record<ChangeKind, number[]> = { add: [], remove: [], flip: [] };
     for (let i = 0; i < o.warmup + o.changes; i++) {
-      const svc = cluster.services[Math.floor(pick() * cluster.services.length)];
+      const svc = targets[Math.floor(pick() * targets.length)];
       if (!svc) throw new Error('no service to change');
-      const ch = nextChange(cluster, svc, CHANGE_KINDS[i % CHANGE_KINDS.length] ?? 'add', pick);
+      const ch = nextChange(pods, svc, CHANGE_KINDS[i % CHANGE_KINDS.length] ?? 'add', pick);
+      const cur = compactObject('EndpointSlice', ch.cur) as V1EndpointSlice;
+      svc.slice = cur;
       const c0 = performance.now();
-      tracker.endpointSlice(ch.prev, ch.cur);
+      tracker.endpointSlice(ch.prev, cur);
       const r = engine.sync(false);
       const ms = performance.now() - c0;
       if (!r || r.full || r.changedFrontends !== 1 || r.writes === 0) {
@@ -181,6 +224,8 @@ export async function runKpx(o: KpxOptions, progress: (msg: string) => void, hoo
       rssAfterResyncsMb,
     };
   } finally {
+    await source?.stop();
+    apiServer?.close();
     dp.close();
     rmSync(o.pinDir, { recursive: true, force: true });
   }

@@ -20,7 +20,7 @@ export interface ApiServerSourceOptions {
   logger?: Logger;
   /** Retry delays after a failed list or watch. Default 1 s doubling up to 30 s. */
   backoff?: BackoffOptions;
-  /** Objects per list request (client-go's 500 by default). */
+  /** Objects per list request (paged-list.ts's DEFAULT_PAGE_SIZE by default). */
   listPageSize?: number;
   /**
    * Server-side watch timeout in seconds; a resource that hears nothing for twice this long
@@ -38,7 +38,7 @@ export class ApiServerSource implements Source {
   async start(sink: SourceSink): Promise<void> {
     if (this.watchers.length > 0) throw new Error('ApiServerSource already started');
     const logger = this.options.logger ?? silentLogger;
-    const resources = watchedResources(this.options.kubeConfig, this.options.nodeName, this.options.watchPods ?? false);
+    const resources = watchedResources(this.options.nodeName, this.options.watchPods ?? false);
     const watchTimeoutSeconds = this.options.watchTimeoutSeconds ?? 300 + Math.floor(Math.random() * 300);
     const unsynced = new Set(resources.map((r) => r.name));
     const guarded = (what: string, f: () => void): void => {

@@ -10,7 +10,7 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { V1EndpointSlice, V1Pod, V1Service } from '@kubernetes/client-node';
 import { compactObject } from '../../src/sources/apiserver/compact-object.js';
-import { toCompact } from '../../src/sources/apiserver/compacting-watch.js';
+
 import { toTyped } from '../../src/sources/typed.js';
 import { hostPortsOf, serviceSignature, sliceSignature } from '../../src/tracker/signatures.js';
 import { runCase } from '../golden/run-case.js';
@@ -24,7 +24,7 @@ test('every golden case (groups S, P, E, A) programs the same maps from compacte
   assert.ok(goldenCases.length >= 14);
   for (const name of goldenCases) {
     const dir = join(goldenRoot, name);
-    assert.equal(runCase(dir, toCompact), readFileSync(join(dir, 'expected.txt'), 'utf8'), name);
+    assert.equal(runCase(dir, compactObject), readFileSync(join(dir, 'expected.txt'), 'utf8'), name);
   }
 });
 
@@ -107,15 +107,15 @@ function asListItem<K extends 'Service' | 'EndpointSlice' | 'Pod'>(kind: K, raw:
 test('a Service keeps its spec, load-balancer status, proxy labels; server-added fields are dropped', () => {
   const raw = fullService();
   const full = toTyped('Service', raw);
-  const c = toCompact('Service', raw) as V1Service;
+  const c = compactObject('Service', raw) as V1Service;
   assert.deepEqual(c.metadata, {
     name: 'web',
     namespace: 'shop',
     resourceVersion: '4711',
     labels: { 'service.kubernetes.io/service-proxy-name': 'kpx', 'service.kubernetes.io/headless': '' },
   });
-  assert.deepEqual(c.spec, full.spec);
-  assert.deepEqual(c.status, { loadBalancer: full.status?.loadBalancer });
+  assert.deepEqual(c.spec, plain(full.spec));
+  assert.deepEqual(c.status, plain({ loadBalancer: full.status?.loadBalancer }));
   assert.equal(serviceSignature(c), serviceSignature(full));
   assert.equal(c.kind, 'Service');
   assert.equal(c.apiVersion, 'v1');
@@ -124,7 +124,7 @@ test('a Service keeps its spec, load-balancer status, proxy labels; server-added
 test('an EndpointSlice keeps what endpoints program and the trigger time; targetRef, ownerReferences, managedFields go', () => {
   const raw = fullSlice();
   const full = toTyped('EndpointSlice', raw);
-  const c = toCompact('EndpointSlice', raw) as V1EndpointSlice;
+  const c = compactObject('EndpointSlice', raw) as V1EndpointSlice;
   assert.deepEqual(c.metadata, {
     name: 'web-x7k2p',
     namespace: 'shop',
@@ -136,13 +136,13 @@ test('an EndpointSlice keeps what endpoints program and the trigger time; target
     { addresses: ['10.244.1.5'], conditions: { ready: true, serving: true, terminating: false }, nodeName: 'node-a', zone: 'zone-a', hints: { forZones: [{ name: 'zone-a' }] } },
     { addresses: ['10.244.2.9'], conditions: { ready: false, serving: true, terminating: true }, nodeName: 'node-b' },
   ]);
-  assert.deepEqual(c.ports, full.ports);
+  assert.deepEqual(c.ports, plain(full.ports));
   assert.equal(sliceSignature(c), sliceSignature(full));
 });
 
 test('a list item and a watch event of the same object compact to the same object', () => {
-  assert.deepEqual(compactObject('Service', asListItem('Service', fullService())), toCompact('Service', fullService()));
-  assert.deepEqual(compactObject('EndpointSlice', asListItem('EndpointSlice', fullSlice())), toCompact('EndpointSlice', fullSlice()));
+  assert.deepEqual(compactObject('Service', asListItem('Service', fullService())), compactObject('Service', fullService()));
+  assert.deepEqual(compactObject('EndpointSlice', asListItem('EndpointSlice', fullSlice())), compactObject('EndpointSlice', fullSlice()));
 });
 
 test('a Pod keeps only its published host ports and address (hostPort mapping unchanged)', () => {
@@ -159,18 +159,39 @@ test('a Pod keeps only its published host ports and address (hostPort mapping un
     status: { podIP: '10.244.0.7', phase: 'Running', conditions: [{ type: 'Ready', status: 'True' }] },
   };
   const full = toTyped('Pod', raw);
-  const c = toCompact('Pod', raw) as V1Pod;
-  assert.deepEqual(plain(c.spec), { containers: [{ name: 'dns', ports: [{ containerPort: 53, hostPort: 53, protocol: 'UDP' }] }, { name: 'sidecar' }] });
+  const c = compactObject('Pod', raw) as V1Pod;
+  assert.deepEqual(c.spec, { containers: [{ name: 'dns', ports: [{ containerPort: 53, hostPort: 53, protocol: 'UDP' }] }, { name: 'sidecar' }] });
   assert.deepEqual(c.status, { podIP: '10.244.0.7' });
   assert.deepEqual(hostPortsOf(c), hostPortsOf(full));
   assert.deepEqual(compactObject('Pod', asListItem('Pod', raw)), c);
 });
 
-test('a Node is kept whole, with kind and apiVersion set on list items', () => {
-  const node = toTyped('Node', { metadata: { name: 'node-a', labels: { 'topology.kubernetes.io/zone': 'z' } }, status: { addresses: [{ type: 'InternalIP', address: '192.0.2.1' }] } });
-  delete node.kind;
-  const c = compactObject('Node', node);
-  assert.equal(c, node);
+test('a Node is kept whole as a model object, with kind and apiVersion set on list items', () => {
+  const raw = { metadata: { name: 'node-a', labels: { 'topology.kubernetes.io/zone': 'z', other: 'x' } }, status: { addresses: [{ type: 'InternalIP', address: '192.0.2.1' }] } };
+  const c = compactObject('Node', raw);
+  assert.deepEqual(c, toTyped('Node', raw));
+  assert.equal(c.metadata?.labels?.['other'], 'x');
   assert.equal(c.kind, 'Node');
   assert.equal(c.apiVersion, 'v1');
+});
+
+test('compacted objects are plain objects, and endpoints share one frozen object per set of conditions', () => {
+  const walk = (v: unknown, path: string): void => {
+    if (v === null || typeof v !== 'object') return;
+    const proto = Object.getPrototypeOf(v);
+    assert.ok(proto === Object.prototype || proto === Array.prototype, `${path} is a ${proto?.constructor?.name}`);
+    for (const [k, x] of Object.entries(v)) walk(x, `${path}.${k}`);
+  };
+  walk(compactObject('Service', fullService()), 'service');
+  walk(compactObject('EndpointSlice', fullSlice()), 'slice');
+  walk(compactObject('EndpointSlice', asListItem('EndpointSlice', fullSlice())), 'listed slice');
+
+  const a = compactObject('EndpointSlice', fullSlice()) as V1EndpointSlice;
+  const b = compactObject('EndpointSlice', asListItem('EndpointSlice', fullSlice())) as V1EndpointSlice;
+  assert.equal(a.endpoints[0]!.conditions, b.endpoints[0]!.conditions, 'shared');
+  assert.notEqual(a.endpoints[0]!.conditions, a.endpoints[1]!.conditions, 'different conditions, different objects');
+  assert.ok(Object.isFrozen(a.endpoints[0]!.conditions));
+  // Unset conditions stay unset (E1 reads an unset ready as ready).
+  const partial = compactObject('EndpointSlice', { ...fullSlice(), endpoints: [{ addresses: ['10.0.0.1'], conditions: { ready: true } }] }) as V1EndpointSlice;
+  assert.deepEqual(partial.endpoints[0]!.conditions, { ready: true });
 });

@@ -1,16 +1,17 @@
-// Lists in pages (src/sources/apiserver/paged-list.ts) against the test API server over real
-// HTTP through client-node: every object once, the first page's resourceVersion, objects
-// reduced page by page, and one unpaged list when a continue token expires mid-way. The
-// whole source lists in pages too.
+// Lists in pages (src/sources/apiserver/paged-list.ts, raw-list.ts) against the test API
+// server over real HTTP with a kubeconfig's credentials: every object once, the first
+// page's resourceVersion, objects reduced page by page, one unpaged list when a continue
+// token expires mid-way, API errors with their status. The whole source lists in pages too.
 
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CoreV1Api, KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
+import { KubeConfig } from '@kubernetes/client-node';
 import { ApiServerSource } from '../../src/sources/apiserver.js';
 import { listInPages, type PageRequest } from '../../src/sources/apiserver/paged-list.js';
+import { ListError, listPage } from '../../src/sources/apiserver/raw-list.js';
 import { TestApiServer } from '../apiserver/server.js';
 import { RecordingSink } from './recording-sink.js';
 import { waitFor } from './wait.js';
@@ -33,13 +34,13 @@ async function setup(t: TestContext, services: number): Promise<{ server: TestAp
   return { server, kubeConfig };
 }
 
-const nameOf = (o: KubernetesObject): string => o.metadata?.name ?? '';
+const nameOf = (o: unknown): string => (o as { metadata?: { name?: string } }).metadata?.name ?? '';
+const services = (kc: KubeConfig) => (p: PageRequest) => listPage(kc, '/api/v1/services', undefined, p);
 
 test('a list in pages of 3 asks with limit and continue and returns every object once, reduced as it goes', async (t) => {
   const { server, kubeConfig } = await setup(t, 8);
-  const core = kubeConfig.makeApiClient(CoreV1Api);
   const rvBefore = String(server.store.resourceVersion);
-  const result = await listInPages((p: PageRequest) => core.listServiceForAllNamespaces(p), nameOf, 3);
+  const result = await listInPages(services(kubeConfig), nameOf, 3);
   assert.deepEqual(result.items, ['svc-0', 'svc-1', 'svc-2', 'svc-3', 'svc-4', 'svc-5', 'svc-6', 'svc-7']);
   assert.equal(result.resourceVersion, rvBefore);
   const lists = server.requestsTo('/api/v1/services', false);
@@ -51,12 +52,11 @@ test('a list in pages of 3 asks with limit and continue and returns every object
 
 test('objects changed between pages do not show: every page comes from the first page\'s snapshot', async (t) => {
   const { server, kubeConfig } = await setup(t, 5);
-  const core = kubeConfig.makeApiClient(CoreV1Api);
   const rvBefore = String(server.store.resourceVersion);
   let pages = 0;
   const result = await listInPages(
     async (p: PageRequest) => {
-      const page = await core.listServiceForAllNamespaces(p);
+      const page = await services(kubeConfig)(p);
       if (pages++ === 0) {
         server.delete('Service', 'default', 'svc-4');
         server.create(service(9));
@@ -72,11 +72,10 @@ test('objects changed between pages do not show: every page comes from the first
 
 test('a continue token that expired mid-list (410) falls back to one unpaged list', async (t) => {
   const { server, kubeConfig } = await setup(t, 5);
-  const core = kubeConfig.makeApiClient(CoreV1Api);
   let pages = 0;
   const result = await listInPages(
     async (p: PageRequest) => {
-      const page = await core.listServiceForAllNamespaces(p);
+      const page = await services(kubeConfig)(p);
       if (pages++ === 0) {
         server.create(service(7));
         server.compactHistory(); // expires every continue token
@@ -96,18 +95,31 @@ test('a continue token that expired mid-list (410) falls back to one unpaged lis
 
 test('any other error on a page fails the list (the source retries it with backoff)', async (t) => {
   const { server, kubeConfig } = await setup(t, 5);
-  const core = kubeConfig.makeApiClient(CoreV1Api);
   let pages = 0;
   await assert.rejects(
     listInPages(
       async (p: PageRequest) => {
         if (pages++ === 1) await server.stop();
-        return core.listServiceForAllNamespaces(p);
+        return services(kubeConfig)(p);
       },
       nameOf,
       2,
     ),
   );
+});
+
+test('a list sends the kubeconfig\'s credentials and the field selector; an API error keeps its status', async (t) => {
+  const { server, kubeConfig } = await setup(t, 1);
+  const page = await listPage(kubeConfig, '/api/v1/services', 'metadata.name=svc-0', { limit: 5 });
+  assert.deepEqual(page.items.map(nameOf), ['svc-0']);
+  const rec = server.requestsTo('/api/v1/services', false).at(-1)!;
+  assert.equal(rec.query['fieldSelector'], 'metadata.name=svc-0');
+  assert.equal(rec.query['limit'], '5');
+  // The server refuses requests without the kubeconfig's bearer token.
+  const anonymous = new KubeConfig();
+  anonymous.loadFromClusterAndUser({ name: 'c', server: server.url, skipTLSVerify: true }, { name: 'u' });
+  await assert.rejects(listPage(anonymous, '/api/v1/services', undefined, {}), (err: unknown) => err instanceof ListError && err.statusCode === 401);
+  await assert.rejects(listPage(kubeConfig, '/api/v1/services', 'no-operator', {}), (err: unknown) => err instanceof ListError && err.statusCode === 400);
 });
 
 test('the API-server source lists every resource in pages and delivers each object once', async (t) => {

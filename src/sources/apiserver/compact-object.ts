@@ -9,12 +9,13 @@
 //
 // The fields kept are those the signatures (src/tracker/signatures.ts) and the change
 // metrics read, plus what the informer itself needs: name, namespace and resourceVersion.
-// Input is a client-node model object (typed.ts): a compacted object of a list item and of
-// a watch event of the same object are equal field by field.
+// Input is wire JSON (a list item or a watch event) or a client-node model object (field
+// names are the same); the output is plain objects built field by field (see plain() for
+// why), so any two forms of the same object compact to equal objects.
 
-import type { V1Container, V1Endpoint, V1EndpointSlice, V1ObjectMeta, V1Pod, V1Service } from '@kubernetes/client-node';
+import type { V1Container, V1Endpoint, V1EndpointConditions, V1EndpointSlice, V1ObjectMeta, V1Pod, V1Service } from '@kubernetes/client-node';
 import { LABELS, TRIGGER_TIME_ANNOTATION } from '../../model/labels.js';
-import { API_VERSIONS, type KindTypes, type SourceKind } from '../typed.js';
+import { API_VERSIONS, toTyped, type KindTypes, type SourceKind } from '../typed.js';
 
 /** The labels and annotations a proxy reads, per kind. Everything else is dropped. */
 const KEPT_LABELS = {
@@ -33,68 +34,116 @@ function pick(from: Record<string, string> | undefined, names: readonly string[]
   return out;
 }
 
-/** Copies the defined values only: an own property holding undefined still costs a slot. */
-function defined<T extends object>(o: T): T {
-  for (const k of Object.keys(o) as (keyof T)[]) if (o[k] === undefined) delete o[k];
-  return o;
+/**
+ * A plain deep copy holding only defined values, every array exactly as long as it is.
+ * client-node's model objects carry every attribute of their type (undefined ones too, in
+ * out-of-object property storage), and its deserializer builds arrays by push(), which
+ * leaves room for 17 elements: one endpoint's one-address array took 184 bytes.
+ * Objects are built by adding properties, never by deleting them: a delete of any but
+ * the last-added property turns a V8 object into a hash table several times larger.
+ */
+function plain<T>(v: T): T {
+  if (Array.isArray(v)) return v.map(plain) as T;
+  if (v === null || typeof v !== 'object' || v instanceof Date) return v;
+  const out: Record<string, unknown> = {};
+  for (const [k, x] of Object.entries(v)) if (x !== undefined) out[k] = plain(x);
+  return out as T;
+}
+
+/**
+ * One copy of each node name and zone: parsed JSON makes a new string per endpoint, and
+ * 100,000 endpoints name a few hundred nodes. The table only grows with distinct names
+ * (nodes and zones in the cluster), so it is never pruned.
+ */
+const interned = new Map<string, string>();
+function intern(s: string | undefined): string | undefined {
+  if (s === undefined) return undefined;
+  const known = interned.get(s);
+  if (known !== undefined) return known;
+  interned.set(s, s);
+  return s;
 }
 
 function meta(m: V1ObjectMeta | undefined, labels: readonly string[]): V1ObjectMeta {
-  return defined({
-    name: m?.name,
-    namespace: m?.namespace,
-    resourceVersion: m?.resourceVersion,
-    labels: pick(m?.labels, labels),
-    annotations: pick(m?.annotations, KEPT_ANNOTATIONS),
-  });
+  const out: V1ObjectMeta = { name: m?.name, namespace: m?.namespace, resourceVersion: m?.resourceVersion };
+  const l = pick(m?.labels, labels);
+  if (l) out.labels = l;
+  const a = pick(m?.annotations, KEPT_ANNOTATIONS);
+  if (a) out.annotations = a;
+  return out;
 }
 
 function service(s: V1Service): V1Service {
-  return defined({
-    apiVersion: API_VERSIONS.Service,
-    kind: 'Service',
-    metadata: meta(s.metadata, KEPT_LABELS.Service),
-    // The whole spec: every field of it can change what a proxy programs.
-    spec: s.spec,
-    status: s.status?.loadBalancer ? { loadBalancer: s.status.loadBalancer } : undefined,
-  });
+  const out: V1Service = { apiVersion: API_VERSIONS.Service, kind: 'Service', metadata: meta(s.metadata, KEPT_LABELS.Service) };
+  // The whole spec: every field of it can change what a proxy programs.
+  if (s.spec) out.spec = plain(s.spec);
+  if (s.status?.loadBalancer) out.status = { loadBalancer: plain(s.status.loadBalancer) };
+  return out;
+}
+
+/**
+ * One shared, frozen object per combination of an endpoint's conditions: there are 27
+ * (each of ready, serving and terminating is true, false or unset), and 100,000 endpoints
+ * with one object each took ~5 MB. Nothing writes to a delivered object.
+ */
+const sharedConditions = new Map<string, V1EndpointConditions>();
+function conditions(c: V1EndpointConditions): V1EndpointConditions {
+  const key = `${c.ready}|${c.serving}|${c.terminating}`;
+  let shared = sharedConditions.get(key);
+  if (!shared) {
+    shared = {};
+    if (c.ready !== undefined) shared.ready = c.ready;
+    if (c.serving !== undefined) shared.serving = c.serving;
+    if (c.terminating !== undefined) shared.terminating = c.terminating;
+    sharedConditions.set(key, Object.freeze(shared));
+  }
+  return shared;
 }
 
 function endpoint(e: V1Endpoint): V1Endpoint {
-  return defined({ addresses: e.addresses, conditions: e.conditions, nodeName: e.nodeName, zone: e.zone, hints: e.hints });
+  // One literal with every field, so V8 gives the object room for all five in place
+  // (added one by one, the fifth needs a separate property array). Unset fields hold
+  // undefined, which signatures and the model read as absent.
+  return {
+    addresses: e.addresses.slice(),
+    conditions: e.conditions ? conditions(e.conditions) : undefined,
+    nodeName: intern(e.nodeName),
+    zone: intern(e.zone),
+    hints: e.hints ? plain(e.hints) : undefined,
+  };
 }
 
 function endpointSlice(s: V1EndpointSlice): V1EndpointSlice {
-  return defined({
+  const out: V1EndpointSlice = {
     apiVersion: API_VERSIONS.EndpointSlice,
     kind: 'EndpointSlice',
     metadata: meta(s.metadata, KEPT_LABELS.EndpointSlice),
     addressType: s.addressType,
-    endpoints: s.endpoints?.map(endpoint),
-    ports: s.ports,
-  });
+    endpoints: (s.endpoints ?? []).map(endpoint),
+  };
+  if (s.ports) out.ports = plain(s.ports);
+  return out;
 }
 
 /** A container reduced to its published host ports (hostPortsOf reads nothing else). */
 function container(c: V1Container): V1Container {
+  const out: V1Container = { name: c.name };
   const ports = c.ports?.filter((p) => p.hostPort);
-  return defined({ name: c.name, ports: ports?.length ? ports : undefined });
+  if (ports?.length) out.ports = plain(ports);
+  return out;
 }
 
 function pod(p: V1Pod): V1Pod {
-  return defined({
-    apiVersion: API_VERSIONS.Pod,
-    kind: 'Pod',
-    metadata: meta(p.metadata, []),
-    spec: p.spec ? { containers: p.spec.containers.map(container) } : undefined,
-    status: p.status?.podIP ? { podIP: p.status.podIP } : undefined,
-  });
+  const out: V1Pod = { apiVersion: API_VERSIONS.Pod, kind: 'Pod', metadata: meta(p.metadata, []) };
+  if (p.spec) out.spec = { containers: p.spec.containers.map(container) };
+  if (p.status?.podIP) out.status = { podIP: p.status.podIP };
+  return out;
 }
 
-/** `obj` (a model object of `kind`) reduced to what the proxy reads, kind and apiVersion
- *  set (list items come without them). The Node is kept whole: there is one, and
- *  nodeInfoFromNode reduces it anyway. */
-export function compactObject<K extends SourceKind>(kind: K, obj: KindTypes[K]): KindTypes[K] {
+/** `obj` (wire JSON or a model object of `kind`) reduced to what the proxy reads, kind
+ *  and apiVersion set (list items come without them). The Node is kept whole, as a model
+ *  object: there is one, and nodeInfoFromNode reduces it anyway. */
+export function compactObject<K extends SourceKind>(kind: K, obj: unknown): KindTypes[K] {
   switch (kind) {
     case 'Service':
       return service(obj as V1Service) as KindTypes[K];
@@ -103,8 +152,6 @@ export function compactObject<K extends SourceKind>(kind: K, obj: KindTypes[K]):
     case 'Pod':
       return pod(obj as V1Pod) as KindTypes[K];
     default:
-      obj.apiVersion = API_VERSIONS[kind];
-      obj.kind = kind;
-      return obj;
+      return toTyped(kind, obj);
   }
 }

@@ -13,7 +13,8 @@
 // - It reports only the new object on update. We keep the last object per key to hand
 //   the sink {prev, cur}, and after every list we reconcile that map with the list so a
 //   replacement informer (empty cache) still reports vanished objects.
-// - It lists in one request. Ours lists in pages (paged-list.ts), as client-go does.
+// - Its list is ours to give. Ours lists in pages (paged-list.ts), as client-go does, and
+//   takes the items as plain JSON (raw-list.ts), not as the API client's model objects.
 // - It caches whole objects. Ours holds compacted ones (compact-object.ts): list items are
 //   compacted in the list function, watch events by CompactingWatch, so the informer's
 //   cache, our previous-object map and the change tracker share one small copy.
@@ -25,7 +26,8 @@ import type { Logger } from '../../log.js';
 import { Backoff, type BackoffOptions } from './backoff.js';
 import { compactObject } from './compact-object.js';
 import { CompactingWatch } from './compacting-watch.js';
-import { listInPages } from './paged-list.js';
+import { listInPages, type PageRequest, type RawPage } from './paged-list.js';
+import { listPage } from './raw-list.js';
 import { watchPath, type WatchedResource } from './resources.js';
 
 export interface ResourceWatcherOptions {
@@ -106,7 +108,8 @@ export class ResourceWatcher {
     const { resource, kubeConfig, watchTimeoutSeconds } = this.options;
     const current = (): boolean => this.running && gen === this.generation;
     const list = async (): Promise<KubernetesListObject<KubernetesObject>> => {
-      const { resourceVersion, items } = await listInPages(resource.list, (o) => compactObject(resource.kind, o), this.options.listPageSize);
+      const fetchPage = (page: PageRequest): Promise<RawPage> => listPage(kubeConfig, resource.collection, resource.fieldSelector, page);
+      const { resourceVersion, items } = await listInPages(fetchPage, (o) => compactObject(resource.kind, o), this.options.listPageSize);
       // A retired informer (stopped or replaced while listing) would otherwise go on to
       // open a watch; failing its list makes it stop there.
       if (!current()) throw new Error(`${resource.name} informer retired`);

@@ -1,9 +1,8 @@
-// What the API-server source watches: for each resource its watch path (with the query the
-// informer cannot pass itself) and the list call that seeds it, one page per call.
+// What the API-server source watches: for each resource its collection, the field selector
+// its list and watch use, and the watch path (with the query the informer cannot pass
+// itself).
 
-import { CoreV1Api, DiscoveryV1Api, type KubeConfig } from '@kubernetes/client-node';
 import type { SourceKind } from '../typed.js';
-import type { ListPageFn } from './paged-list.js';
 
 export interface WatchedResource {
   /** For logs: "services", "endpointslices", "node", "pods". */
@@ -12,13 +11,9 @@ export interface WatchedResource {
   /** Collection path without query, e.g. /api/v1/services. */
   readonly collection: string;
   readonly fieldSelector?: string;
-  /** One page of the list (paged-list.ts follows the continue tokens). */
-  readonly list: ListPageFn;
 }
 
-export function watchedResources(kc: KubeConfig, nodeName: string, watchPods: boolean): WatchedResource[] {
-  const core = kc.makeApiClient(CoreV1Api);
-  const discovery = kc.makeApiClient(DiscoveryV1Api);
+export function watchedResources(nodeName: string, watchPods: boolean): WatchedResource[] {
   const nodeSelector = `metadata.name=${nodeName}`;
   const podSelector = `spec.nodeName=${nodeName}`;
   const resources: WatchedResource[] = [
@@ -26,20 +21,17 @@ export function watchedResources(kc: KubeConfig, nodeName: string, watchPods: bo
       name: 'services',
       kind: 'Service',
       collection: '/api/v1/services',
-      list: (page) => core.listServiceForAllNamespaces(page),
     },
     {
       name: 'endpointslices',
       kind: 'EndpointSlice',
       collection: '/apis/discovery.k8s.io/v1/endpointslices',
-      list: (page) => discovery.listEndpointSliceForAllNamespaces(page),
     },
     {
       name: 'node',
       kind: 'Node',
       collection: '/api/v1/nodes',
       fieldSelector: nodeSelector,
-      list: (page) => core.listNode({ fieldSelector: nodeSelector, ...page }),
     },
   ];
   if (watchPods) {
@@ -48,7 +40,6 @@ export function watchedResources(kc: KubeConfig, nodeName: string, watchPods: bo
       kind: 'Pod',
       collection: '/api/v1/pods',
       fieldSelector: podSelector,
-      list: (page) => core.listPodForAllNamespaces({ fieldSelector: podSelector, ...page }),
     });
   }
   return resources;
