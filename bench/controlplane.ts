@@ -8,14 +8,16 @@
 // sources through tsx (more RSS and CPU, see bench/README.md) and says so.
 //
 // Measures, in one run (root needed: BPF maps, network namespaces):
-//  1. kpx initial sync: N ClusterIP Services x E endpoints, all delivered to a
-//     ChangeTracker and synced() ("informer-synced"), until SyncEngine.sync(true) returns
-//     with every entry written to the real kernel maps of bpf/kpx.bpf.o (pinned under
-//     /sys/fs/bpf/kpxbench-cp-<pid>). The map contents are counted afterwards.
+//  1. kpx initial sync: N ClusterIP Services x E endpoints, served with managedFields by
+//     a test API server in a child process and listed by the agent's API-server source
+//     into a ChangeTracker until synced() ("informer-synced"), then until
+//     SyncEngine.sync(true) returns with every entry written to the real kernel maps of
+//     bpf/kpx.bpf.o (pinned under /sys/fs/bpf/kpxbench-cp-<pid>). The map contents are
+//     counted afterwards.
 //  2. kpx single-change latency: one endpoint added, removed or readiness-flipped in one
 //     EndpointSlice, from tracker.endpointSlice(prev, cur) until sync(false) returns.
-//  3. kpx RSS right after the initial sync, in a process that has loaded the agent's
-//     modules first (the Kubernetes client is a large part of an agent's RSS).
+//  3. kpx RSS right after the initial sync: the agent's modules, its informer caches and
+//     its sync state, as in an agent process.
 //  4. kube-proxy's iptables and nftables rulesets for the same cluster, loaded with
 //     iptables-restore (each backend present) and `nft -f` into scratch network
 //     namespaces kpxbench-cp-<pid>-<n>, never the host's tables; then kube-proxy-style
@@ -162,7 +164,7 @@ function print(kpx: KpxResult, ext: readonly LoaderResult[], startLoad: string):
   out.push(`machine: ${machine()} (at start: ${startLoad})`);
   out.push('', table(header, rows), '');
   out.push('kpx details:');
-  out.push(`  delivering every object to the ChangeTracker (not in the sync time): ${fmt(kpx.deliverS, 2)} s`);
+  out.push(`  listing every object through the API-server source into the ChangeTracker, HTTP included (not in the sync time): ${fmt(kpx.deliverS, 2)} s`);
   out.push(`  initial sync wrote ${kpx.fullSyncWrites} map entries; maps hold ${kpx.servicesEntries} service-map and ${kpx.backendsEntries} backend-map entries (checked); capacities ${kpx.maxEntries.services}/${kpx.maxEntries.backends}`);
   for (const kind of ['add', 'remove', 'flip'] as const) {
     const s = kpx.changeMsByKind[kind];

@@ -1,7 +1,9 @@
-// The kpx side of the benchmark: the real control plane (ChangeTracker -> SyncEngine ->
-// Reconciler) writing the real kernel maps of bpf/kpx.bpf.o, pinned under a bench-only
-// bpffs directory. Measures the initial full sync, per-change latency and RSS, and
-// checks the maps really hold what was synced.
+// The kpx side of the benchmark: the agent's control plane end to end. Its API-server
+// source (client-node informers) lists and watches a test API server in another process
+// (apiserver-process.ts) into the ChangeTracker; SyncEngine -> Reconciler then write the
+// real kernel maps of bpf/kpx.bpf.o, pinned under a bench-only bpffs directory. Measures
+// the initial full sync, per-change latency and RSS, and checks the maps really hold
+// what was synced.
 
 import { rmSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -16,7 +18,6 @@ import { sliceServiceKey } from '../../src/model/object-keys.js';
 import { Reconciler } from '../../src/reconciler/reconciler.js';
 import { ApiServerSource } from '../../src/sources/apiserver.js';
 import { compactObject } from '../../src/sources/apiserver/compact-object.js';
-
 import type { SourceSink } from '../../src/sources/types.js';
 import { SyncEngine } from '../../src/sync/sync-engine.js';
 import { ChangeTracker } from '../../src/tracker/change-tracker.js';

@@ -7,12 +7,14 @@ import type { KubernetesObject } from '@kubernetes/client-node';
 
 type Fields = { [k: string]: Fields };
 
-/** The FieldsV1 set of `value`: "f:<name>" per field, nested; list items keyed by index
- *  here (the server keys them by merge key; the size is what matters). */
+/** The FieldsV1 set of `value`: "f:<name>" per field, nested. Every list is written as
+ *  atomic ("f:endpoints": {}), the smallest form: the server itemises lists keyed by a
+ *  merge key (Service ports, for one), so real entries are at least this large. */
 function fieldsOf(value: unknown): Fields {
   const out: Fields = {};
-  if (Array.isArray(value)) value.forEach((v, i) => (out[`i:${i}`] = fieldsOf(v)));
-  else if (value && typeof value === 'object' && !(value instanceof Date)) for (const [k, v] of Object.entries(value)) out[`f:${k}`] = fieldsOf(v);
+  if (value && typeof value === 'object' && !Array.isArray(value) && !(value instanceof Date)) {
+    for (const [k, v] of Object.entries(value)) out[`f:${k}`] = fieldsOf(v);
+  }
   return out;
 }
 
