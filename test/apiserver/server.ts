@@ -6,6 +6,7 @@
 // never through HTTP, so they can stage exactly the situation they need.
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { routeOf, type KubeObject, type Resource } from './resources.js';
 import { decodeContinue, encodeContinue, ListSnapshots, pageOf, PagingParamError, parseLimit, type ListSnapshot } from './pagination.js';
@@ -22,6 +23,9 @@ export interface TestApiServerOptions {
   bindAll?: boolean;
   /** When set, requests must carry `Authorization: Bearer <token>` (the kubeconfig does). */
   token?: string;
+  /** Serve HTTPS with this key and certificate (PEM), as a real API server does; the
+   *  kubeconfig then carries the certificate as its certificate authority. */
+  tls?: { key: string; cert: string };
   /** Events kept for watches to resume from; older resume points get 410 Gone. */
   historyLimit?: number;
 }
@@ -82,7 +86,7 @@ export class TestApiServer {
   }
 
   get url(): string {
-    return `http://127.0.0.1:${this.portNumber}`;
+    return `${this.options.tls ? 'https' : 'http'}://127.0.0.1:${this.portNumber}`;
   }
 
   get running(): boolean {
@@ -182,13 +186,15 @@ export class TestApiServer {
 
   /** Writes a kubeconfig pointing at this server; returns its path. */
   async writeKubeconfig(dir: string): Promise<string> {
-    return writeKubeconfig(dir, this.url, this.options.token);
+    return writeKubeconfig(dir, this.url, this.options.token, this.options.tls?.cert);
   }
 
   // ---- HTTP --------------------------------------------------------------------------
 
   private async listen(port: number): Promise<void> {
-    const server = createServer((req, res) => this.handle(req, res));
+    const handler = (req: IncomingMessage, res: ServerResponse): void => this.handle(req, res);
+    const tls = this.options.tls;
+    const server: Server = tls ? createTlsServer({ key: tls.key, cert: tls.cert }, handler) : createServer(handler);
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       const ready = (): void => {
