@@ -1,8 +1,9 @@
-// Every object a source delivers has the same shape, whichever way it arrived: the
-// client-node model classes (Dates for timestamps, unknown fields dropped) with apiVersion
-// and kind set. List responses come back as model objects without kind/apiVersion (the API
-// server omits them in list items) while watch events and manifest files are raw JSON;
-// without this, prev and cur of one object could differ in shape alone.
+// Objects of one source have one shape, whichever way they arrived: here, the client-node
+// model classes (Dates for timestamps, unknown fields dropped) with apiVersion and kind
+// set. Manifest files and the API server's Node use it; the API server's Services,
+// EndpointSlices and Pods are compacted into plain objects instead (apiserver/compact-
+// object.ts), whether they came in a list page or a watch event. Without one shape, prev
+// and cur of one object could differ in form alone.
 
 // The serializer is not re-exported by the package index; this path is stable across 1.x.
 import { ObjectSerializer } from '@kubernetes/client-node/dist/gen/models/ObjectSerializer.js';
