@@ -24,7 +24,9 @@
  *      (and, for a source-translated flow, destination restored to the client);
  *   3. the first packet to a frontend               -> traffic policy (lb.h), then
  *      reject (N1), drop (N2), or select a backend, track, translate;
- *   4. anything else                                -> passed untouched.
+ *   4. an ICMP error quoting a packet of a tracked flow -> translated as a reply of
+ *      that flow would be, quote included (icmp_error.h);
+ *   5. anything else                                -> passed untouched.
  * The reply lookup comes before the frontend lookup because replies are far more
  * common than new flows; a tuple cannot be both (its destination would have to be a
  * client and a service address at once).
@@ -56,6 +58,8 @@
 #include "snat.h"
 #include "reject.h"
 #include "counters.h"
+#include "bounce.h"
+#include "icmp_error.h"
 #include "svc_stats.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
@@ -69,26 +73,14 @@ __attribute__((used)) enum kpx_reason kpx_reason_btf_anchor(enum kpx_reason r)
 	return r;
 }
 
-/* Rewrites p's tuple to t. A pod's packet whose new destination is its own source (a
- * pod reaching itself, or the reply of that) goes straight back out of the pod's veth
- * with the MAC addresses swapped, instead of through the routing of the node. */
+/* Rewrites p's tuple to t; a pod's packet that now goes back to itself is sent back out
+ * of its veth (bounce.h). */
 static __always_inline __u32 kpx_send(void *ctx, const int xdp, const enum kpx_origin origin,
 				      const struct kpx_pkt *p, const struct kpx_nat *t, __u32 reason)
 {
-	struct ethhdr *eth;
-	__u8 mac[ETH_ALEN];
-
 	if (kpx_nat_rewrite(ctx, xdp, p, t))
 		return KPX_R_DROP_NAT_FAILED;
-	if (origin != KPX_ORIGIN_POD || t->daddr != p->saddr)
-		return reason;
-	eth = kpx_data(ctx, xdp);
-	if ((void *)(eth + 1) > kpx_data_end(ctx, xdp))
-		return KPX_R_DROP_NAT_FAILED;
-	__builtin_memcpy(mac, eth->h_dest, ETH_ALEN);
-	__builtin_memcpy(eth->h_dest, eth->h_source, ETH_ALEN);
-	__builtin_memcpy(eth->h_source, mac, ETH_ALEN);
-	return KPX_TX_OUT(reason);
+	return kpx_bounce_if_own(ctx, xdp, origin, t->daddr, p->saddr, reason);
 }
 
 /* 1. A packet of a tracked flow (FORWARD entry ct under key): to the flow's backend,
@@ -253,6 +245,8 @@ static __always_inline __u32 kpx_decide(void *ctx, const int xdp, const enum kpx
 	__u32 reason;
 
 	reason = kpx_parse(ctx, xdp, &p);
+	if (reason == KPX_R_PASS_NOT_TCP_UDP)
+		return kpx_icmp_error(ctx, xdp, origin);
 	if (reason)
 		return reason;
 
@@ -287,7 +281,7 @@ static __always_inline __u32 kpx_decide(void *ctx, const int xdp, const enum kpx
 	return kpx_new_flow(ctx, xdp, origin, &p, ext, now, reselect, svc_id);
 }
 
-/* kpx_to_pod: only replies; everything else reaching a pod is passed after one lookup. */
+/* kpx_to_pod: only replies (and ICMP errors about flows); everything else reaching a pod is passed after one lookup. */
 static __always_inline __u32 kpx_decide_reply(void *ctx, const int xdp)
 {
 	struct kpx_pkt p;
@@ -297,6 +291,8 @@ static __always_inline __u32 kpx_decide_reply(void *ctx, const int xdp)
 	__u32 reason;
 
 	reason = kpx_parse(ctx, xdp, &p);
+	if (reason == KPX_R_PASS_NOT_TCP_UDP)
+		return kpx_icmp_error(ctx, xdp, KPX_ORIGIN_EXTERNAL);
 	if (reason)
 		return reason;
 	key = kpx_ct_key_of(&p, KPX_CT_REPLY);

@@ -122,6 +122,7 @@ export const REASONS = [
   'SOCK_REFUSED',
   'SOCK_UNREACHABLE',
   'SOCK_REV_RESTORED',
+  'FWD_ICMP_ERROR',
 ] as const;
 export type Reason = (typeof REASONS)[number];
 export const REASON_MAX = 64;

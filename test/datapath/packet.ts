@@ -173,3 +173,45 @@ export function payloadForZeroUdpChecksum(src: string, sport: number, dst: strin
   payload.writeUInt16BE(current === 0xffff ? 0 : current, 0);
   return payload;
 }
+
+export const ICMP_TYPE = { DEST_UNREACH: 3, ECHO_REQUEST: 8, TIME_EXCEEDED: 11 } as const;
+export const ICMP_CODE = { PORT_UNREACH: 3, FRAG_NEEDED: 4 } as const;
+
+export interface IcmpErrorSpec {
+  src: string;
+  dst: string;
+  type: number;
+  code: number;
+  /** The IPv4 datagram the error is about; quoted whole unless quoteLen says less. */
+  quoted: Buffer;
+  quoteLen?: number;
+  /** Next-hop MTU (fragmentation needed, RFC 1191). */
+  mtu?: number;
+}
+
+/** An ICMP error frame (RFC 792) from src to dst quoting `quoted`, checksums filled in. */
+export function icmpErrorFrame(spec: IcmpErrorSpec): Buffer {
+  const quote = spec.quoted.subarray(0, spec.quoteLen ?? spec.quoted.length);
+  const icmp = Buffer.concat([Buffer.alloc(8), quote]);
+  icmp[0] = spec.type;
+  icmp[1] = spec.code;
+  if (spec.mtu !== undefined) icmp.writeUInt16BE(spec.mtu, 6);
+  icmp.writeUInt16BE(internetChecksum(icmp), 2);
+  const ip = Buffer.alloc(20);
+  ip[0] = 0x45;
+  ip.writeUInt16BE(20 + icmp.length, 2);
+  ip.writeUInt16BE(0x1717, 4);
+  ip[8] = 64;
+  ip[9] = IPPROTO.ICMP;
+  ipv4ToBuffer(spec.src).copy(ip, 12);
+  ipv4ToBuffer(spec.dst).copy(ip, 16);
+  ip.writeUInt16BE(internetChecksum(ip), 10);
+  return ethernet(ETH_P.IPV4, Buffer.concat([ip, icmp]));
+}
+
+/** The datagram an ICMP error frame quotes (as far as it is quoted). */
+export function quotedDatagram(frame: Buffer): Buffer {
+  const ihl = (frame[ETH_HLEN]! & 0x0f) * 4;
+  const totLen = frame.readUInt16BE(ETH_HLEN + 2);
+  return frame.subarray(ETH_HLEN + ihl + 8, ETH_HLEN + totLen);
+}

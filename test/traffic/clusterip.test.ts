@@ -135,6 +135,25 @@ test('the classic selectorless Service with a hand-written Endpoints object rout
   c.removeManifest('external-db.yaml');
 });
 
+test('UDP to a backend with nothing on the target port: the client gets ECONNREFUSED at once, as with kube-proxy (ICMP error translated)', async () => {
+  // The backend's kernel answers "port unreachable" quoting the datagram kpx translated
+  // (client -> backend:9999); only translated back (client -> VIP:53) does the client's
+  // connected socket match it. Untranslated, the client would wait for its timeout.
+  const vip = '10.97.0.40';
+  c.writeManifest('closed-udp.yaml', [
+    service('closed', vip, [{ name: 'dns', port: 53, targetPort: 9999, protocol: 'UDP' }]),
+    slice('closed', endpoints(['web-0']), [{ name: 'dns', port: 9999, protocol: 'UDP' }]),
+  ]);
+  const p = c.probe();
+  const refused = await eventually(async () => {
+    const t0 = Date.now();
+    const r = await p.udp(vip, 53, 1);
+    return !r.ok && /ECONNREFUSED/.test(r.error ?? '') ? Date.now() - t0 : undefined;
+  }, 10000, 'ECONNREFUSED from the closed UDP port');
+  assert.ok(refused < 2000, 'refused before the probe\'s 2 s timeout');
+  c.removeManifest('closed-udp.yaml');
+});
+
 test('a malformed manifest is reported with file and field; the other Services keep working', async () => {
   const p = c.probe();
   c.writeManifest('broken.yaml', [service('broken', '10.97.0.30', [{ port: 70000, targetPort: 8000 }])]);

@@ -1,0 +1,177 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* ICMP errors about translated flows, translated back.
+ *
+ * A backend that has nothing on a UDP port answers "port unreachable"; a router on the
+ * way to a remote backend answers "fragmentation needed" (path MTU discovery) or "time
+ * exceeded". Each error quotes the packet it is about, and that packet is the one kpx
+ * translated: client (or node_addr:snat_port) -> backend. The client's kernel matches an
+ * error to a socket by the quoted packet, so without translation it never learns: a UDP
+ * client waits for its timeout instead of getting ECONNREFUSED, and a TCP flow through a
+ * smaller MTU stalls. kube-proxy gets this from netfilter conntrack (an error is RELATED
+ * to the flow it quotes and NATed with it); this is the same for kpx's flows.
+ *
+ * The quoted packet went from the client side to the backend, so the answer to it would
+ * carry the flow's REPLY key: the quote's tuple reversed finds the entry with one lookup.
+ * Then, as for a reply:
+ *   - quote: destination backend:port -> the frontend the client sent to; for a flow
+ *     with a translated source (SNAT), source -> the client again;
+ *   - outer: destination -> the client for a SNAT flow; source -> the frontend when the
+ *     backend itself sent the error (a router's address is left as it is: it is where
+ *     the error came from, and the client's kernel matches by the quote).
+ * Checksums: the quote's IP header, the quoted UDP checksum (and the TCP one when the
+ * quote reaches it), the ICMP checksum (which covers the quote, no pseudo-header) and
+ * the outer IP header, each updated incrementally. Every changed word moves the ICMP
+ * sum by exactly what its field update compensates, so a CHECKSUM_COMPLETE skb's csum
+ * stays right without a helper.
+ * The entry is not touched: an error does not keep a flow alive. Only type 3
+ * (destination unreachable) and 11 (time exceeded) are translated, quoting an IPv4
+ * header without options and at least 8 bytes of a TCP or UDP header; anything else is
+ * passed as before (PASS_NOT_TCP_UDP).
+ */
+#ifndef KPX_ICMP_ERROR_H
+#define KPX_ICMP_ERROR_H
+
+#include <linux/bpf.h>
+#include <linux/ip.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+
+#include "constants.h"
+#include "csum.h"
+#include "ctx.h"
+#include "bounce.h"
+#include "conntrack.h"
+#include "parse.h"
+
+#define KPX_ICMP_TIME_EXCEEDED 11
+#define KPX_ICMP_HLEN 8
+/* Ethernet, the longest outer IPv4 header, the ICMP header, the quoted IPv4 header
+ * (options not handled) and the first 8 bytes of its L4 header. */
+#define KPX_ICMP_ERROR_PULL_LEN (14 + 60 + KPX_ICMP_HLEN + 20 + 8)
+/* Offset of the TCP checksum in its header: the quote may or may not reach it. */
+#define KPX_TCP_CHECK_OFF 16
+
+/* The quoted tuple as it is rewritten. */
+struct kpx_icmp_quote_nat {
+	__be32 saddr;
+	__be32 daddr;
+	__be16 sport;
+	__be16 dport;
+};
+
+/* Returns FWD_ICMP_ERROR for a translated error, PASS_NOT_TCP_UDP for any other non-
+ * TCP/UDP packet (what kpx_parse() said of it). `origin` as for kpx_send(): an error
+ * for a pod that came from a pod of this node through its own veth goes back out of it. */
+static __always_inline __u32 kpx_icmp_error(void *ctx, const int xdp, const enum kpx_origin origin)
+{
+	void *data, *data_end;
+	struct iphdr *ip, *in;
+	__u8 *icmp;
+	__be16 *ports;
+	struct kpx_ct_key key = {};
+	struct kpx_ct_value *ct;
+	struct kpx_icmp_quote_nat q;
+	__be32 out_saddr, out_daddr, orig_saddr;
+	__u32 ip_len, quote_len, in_diff, icmp_diff, out_diff;
+	__u16 in_check, l4_check, new_check;
+	__u64 now;
+
+	kpx_pull(ctx, xdp, KPX_ICMP_ERROR_PULL_LEN);
+	data = kpx_data(ctx, xdp);
+	data_end = kpx_data_end(ctx, xdp);
+	ip = data + KPX_L3_OFF;
+	if ((void *)(ip + 1) > data_end || ip->protocol != KPX_IPPROTO_ICMP)
+		return KPX_R_PASS_NOT_TCP_UDP;
+	/* kpx_parse() checked version, ihl >= 5 and tot_len, not fragments. */
+	if (ip->frag_off & bpf_htons(KPX_IP_MF | KPX_IP_OFFSET))
+		return KPX_R_PASS_NOT_TCP_UDP;
+	ip_len = (ip->ihl * 4) & 0x3c;
+	icmp = (void *)ip + ip_len;
+	in = (void *)(icmp + KPX_ICMP_HLEN);
+	ports = (void *)(in + 1);
+	if ((void *)(ports + 4) > data_end)
+		return KPX_R_PASS_NOT_TCP_UDP;
+	if (icmp[0] != KPX_ICMP_DEST_UNREACH && icmp[0] != KPX_ICMP_TIME_EXCEEDED)
+		return KPX_R_PASS_NOT_TCP_UDP;
+	if (in->version != 4 || in->ihl != 5 || (in->frag_off & bpf_htons(KPX_IP_OFFSET)))
+		return KPX_R_PASS_NOT_TCP_UDP;
+	if (in->protocol != KPX_IPPROTO_TCP && in->protocol != KPX_IPPROTO_UDP)
+		return KPX_R_PASS_NOT_TCP_UDP;
+	quote_len = bpf_ntohs(ip->tot_len);
+	if (quote_len < ip_len + KPX_ICMP_HLEN + 20 + 8)
+		return KPX_R_PASS_NOT_TCP_UDP;
+	quote_len -= ip_len + KPX_ICMP_HLEN + 20; /* bytes of the quoted L4 header and data */
+
+	/* The answer to the quoted packet: its REPLY key. */
+	key.saddr = in->daddr;
+	key.daddr = in->saddr;
+	key.sport = ports[1];
+	key.dport = ports[0];
+	key.proto = in->protocol;
+	key.dir = KPX_CT_REPLY;
+	ct = bpf_map_lookup_elem(&kpx_ct_v1, &key);
+	if (!ct)
+		return KPX_R_PASS_NOT_TCP_UDP;
+	now = kpx_now();
+	if (kpx_ct_expired(ct, in->protocol, now))
+		return KPX_R_PASS_NOT_TCP_UDP;
+
+	q.saddr = in->saddr;
+	q.sport = ports[0];
+	q.daddr = ct->nat_addr;
+	q.dport = ct->nat_port;
+	out_saddr = ip->saddr == in->daddr ? ct->nat_addr : ip->saddr;
+	out_daddr = ip->daddr;
+	if (ct->flags & KPX_CT_F_SNAT) {
+		q.saddr = ct->peer_addr;
+		q.sport = ct->peer_port;
+		out_daddr = ct->peer_addr;
+	}
+
+	/* The quote: its IP header, then the L4 checksum if the quote carries it. */
+	in_diff = kpx_csum_add(kpx_csum_diff32(in->saddr, q.saddr), kpx_csum_diff32(in->daddr, q.daddr));
+	in_check = in->check;
+	new_check = kpx_csum_update(in_check, in_diff);
+	icmp_diff = kpx_csum_add(in_diff, kpx_csum_diff16(in_check, new_check));
+	in->check = new_check;
+	in->saddr = q.saddr;
+	in->daddr = q.daddr;
+
+	/* Ports are in no pseudo-header of the quote's IP checksum, only in its L4 one. */
+	in_diff = kpx_csum_add(in_diff, kpx_csum_add(kpx_csum_diff16(ports[0], q.sport),
+						     kpx_csum_diff16(ports[1], q.dport)));
+	icmp_diff = kpx_csum_add(icmp_diff, kpx_csum_add(kpx_csum_diff16(ports[0], q.sport),
+							 kpx_csum_diff16(ports[1], q.dport)));
+	ports[0] = q.sport;
+	ports[1] = q.dport;
+	if (in->protocol == KPX_IPPROTO_UDP) {
+		l4_check = ports[3];
+		if (l4_check) { /* 0: sent without a checksum, stays so (RFC 768) */
+			new_check = kpx_csum_update(l4_check, in_diff);
+			if (!new_check)
+				new_check = 0xffff;
+			icmp_diff = kpx_csum_add(icmp_diff, kpx_csum_diff16(l4_check, new_check));
+			ports[3] = new_check;
+		}
+	} else if (quote_len >= KPX_TCP_CHECK_OFF + 2) {
+		__be16 *tcp_check = (void *)ports + KPX_TCP_CHECK_OFF;
+
+		if ((void *)(tcp_check + 1) > data_end)
+			return KPX_R_DROP_NAT_FAILED;
+		l4_check = *tcp_check;
+		new_check = kpx_csum_update(l4_check, in_diff);
+		icmp_diff = kpx_csum_add(icmp_diff, kpx_csum_diff16(l4_check, new_check));
+		*tcp_check = new_check;
+	}
+	*(__u16 *)(icmp + 2) = kpx_csum_update(*(__u16 *)(icmp + 2), icmp_diff);
+
+	/* The outer header. */
+	orig_saddr = ip->saddr;
+	out_diff = kpx_csum_add(kpx_csum_diff32(ip->saddr, out_saddr), kpx_csum_diff32(ip->daddr, out_daddr));
+	ip->check = kpx_csum_update(ip->check, out_diff);
+	ip->saddr = out_saddr;
+	ip->daddr = out_daddr;
+	return kpx_bounce_if_own(ctx, xdp, origin, out_daddr, orig_saddr, KPX_R_FWD_ICMP_ERROR);
+}
+
+#endif /* KPX_ICMP_ERROR_H */
