@@ -81,6 +81,21 @@ struct kpx_affinity_value {
 	__u32 pad;
 };
 
+/* kpx_frags_v1: the ports of a fragmented datagram, learnt from its first fragment for
+ * the fragments after it, which carry no L4 header. Keyed as the fragments arrive. */
+struct kpx_frag_key {
+	__be32 saddr;
+	__be32 daddr;
+	__be16 id; /* the IP identification shared by a datagram's fragments */
+	__u8 proto;
+	__u8 pad;
+};
+
+struct kpx_frag_value {
+	__be16 sport;
+	__be16 dport;
+};
+
 /* kpx_counters_v1 value (per CPU), keyed by enum kpx_reason. */
 struct kpx_counter {
 	__u64 packets;
@@ -108,6 +123,7 @@ struct kpx_map_counts {
 	__s64 affinity;
 	__s64 sock_rev;
 	__s64 svc_stats;
+	__s64 frags;
 };
 
 /* kpx_config_v1 value (an array of one, key 0): node-wide settings written by the agent

@@ -16,6 +16,9 @@
 #ifndef KPX_CT_MAX
 #define KPX_CT_MAX 262144 /* LRU: two entries per tracked flow (forward + reply) */
 #endif
+#ifndef KPX_FRAGS_MAX
+#define KPX_FRAGS_MAX 8192 /* LRU: one entry per fragmented datagram in flight */
+#endif
 #ifndef KPX_AFFINITY_MAX
 #define KPX_AFFINITY_MAX 65536 /* LRU: one entry per (client address, frontend) */
 #endif

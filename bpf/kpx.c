@@ -270,6 +270,10 @@ static __always_inline __u32 kpx_decide(void *ctx, const int xdp, const enum kpx
 				return kpx_reply(ctx, xdp, origin, &p, ct, now);
 		}
 	}
+	/* A later fragment follows its datagram's first one, which decided; it never starts
+	 * a flow or picks another backend (it has no L4 header to answer or to balance). */
+	if (p.frag == KPX_FRAG_LATER)
+		return KPX_R_PASS_FRAGMENT;
 
 	ext = kpx_lb_frontend(&p);
 	if (!ext)

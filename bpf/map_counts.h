@@ -57,6 +57,7 @@ int kpx_map_counts(struct __sk_buff *skb)
 	out->affinity = kpx_map_count(&kpx_affinity_v1);
 	out->sock_rev = kpx_map_count(&kpx_sock_rev_v1);
 	out->svc_stats = kpx_map_count(&kpx_svc_stats_v1);
+	out->frags = kpx_map_count(&kpx_frags_v1);
 	return 0;
 }
 

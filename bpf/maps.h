@@ -48,6 +48,17 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } kpx_ct_v1 SEC(".maps");
 
+/* The ports of fragmented datagrams (parse.h): written from a datagram's first
+ * fragment, read by the ones after it. LRU: a datagram whose later fragments never come
+ * leaves an entry that the next ones push out. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, KPX_FRAGS_MAX);
+	__type(key, struct kpx_frag_key);
+	__type(value, struct kpx_frag_value);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} kpx_frags_v1 SEC(".maps");
+
 /* The backend generation: one __u32 at key 0, incremented by the control plane after
  * every write that deleted a backend or changed one (src/reconciler/reconciler.ts), and
  * when it adopts pinned state. Conntrack FORWARD entries cache their backend's address

@@ -6,7 +6,8 @@
  * then the L4 checksum is fixed inline (XDP, and tc unless the skb is CHECKSUM_COMPLETE,
  * where at most two helper calls do it; ctx.h says why), and the IP checksum inline.
  * For UDP a zero ("no checksum") field stays zero and a computed zero becomes 0xffff
- * (RFC 768).
+ * (RFC 768). A later fragment of a datagram has no L4 header: only its IP header is
+ * rewritten (parse.h, fragments).
  */
 #ifndef KPX_NAT_H
 #define KPX_NAT_H
@@ -61,6 +62,19 @@ static __always_inline int kpx_nat_rewrite(void *ctx, const int xdp, const struc
 	if (p->dport != t->dport)
 		port_diff = kpx_csum_add(port_diff, kpx_csum_diff16(p->dport, t->dport));
 
+	if (p->frag == KPX_FRAG_LATER) {
+		/* No L4 header here: the first fragment's checksum already took every change
+		 * (parse.h). Only the IP header is rewritten. */
+		data = kpx_data(ctx, xdp);
+		data_end = kpx_data_end(ctx, xdp);
+		ip = data + KPX_L3_OFF;
+		if ((void *)(ip + 1) > data_end)
+			return -1;
+		ip->check = kpx_csum_update(ip->check, addr_diff);
+		ip->saddr = t->saddr;
+		ip->daddr = t->daddr;
+		return 0;
+	}
 	if (kpx_l4_csum(ctx, xdp, csum_off, addr_diff, port_diff, udp))
 		return -1;
 

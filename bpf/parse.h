@@ -7,10 +7,17 @@
  * DROP_MALFORMED for a frame whose Ethernet type says IPv4 but whose headers are bad
  * (the kernel's ip_rcv would drop it anyway; we count it).
  *
- * Limitation: fragments (MF set or offset != 0) are passed untouched. Only the first
- * fragment carries the ports, so translating it alone would split the datagram between
- * two destinations; a fragment-tracking map would be needed. In practice this affects
- * UDP datagrams larger than the pod MTU sent to a service address.
+ * Fragments. Only a datagram's first fragment carries the L4 header, and a large UDP
+ * datagram (a DNS answer with EDNS0, say) reaches a service or comes back from a backend
+ * in several. The first fragment is parsed as any packet and its ports are remembered in
+ * kpx_frags_v1 under (source, destination, IP id, protocol), the key every fragment of
+ * the datagram carries as it arrives; a later fragment takes its ports from there
+ * (KPX_FRAG_LATER) and is translated as the packets of its flow are, IP header only
+ * (nat.h). The L4 checksum covers the whole datagram and sits in the first fragment,
+ * whose rewrite accounts for every changed address and port. A later fragment that
+ * arrives before its first (or whose entry was evicted) is passed untouched
+ * (PASS_FRAGMENT), as every fragment was before; netfilter defragments instead, which
+ * kpx cannot do per packet.
  */
 #ifndef KPX_PARSE_H
 #define KPX_PARSE_H
@@ -25,6 +32,12 @@
 
 #include "constants.h"
 #include "ctx.h"
+#include "maps.h"
+
+/* kpx_pkt.frag */
+#define KPX_FRAG_NONE 0
+#define KPX_FRAG_FIRST 1 /* the first fragment of a datagram: has the L4 header */
+#define KPX_FRAG_LATER 2 /* a later fragment: ports from kpx_frags_v1, no L4 header */
 
 /* What the program needs of a parsed packet. Offsets are from the frame's start. The
  * socket hooks (sock.h) fill the tuple fields of one too, to call lb.h. */
@@ -37,7 +50,16 @@ struct kpx_pkt {
 	__u8 proto; /* KPX_IPPROTO_TCP or KPX_IPPROTO_UDP */
 	__u8 tcp_flags; /* the TCP header's flags (KPX_TCP_*); 0 for UDP */
 	__u16 tot_len; /* IP total length (from the skb for BIG TCP GSO packets) */
+	__u8 frag; /* KPX_FRAG_* */
 };
+
+/* The key all fragments of ip's datagram share. */
+static __always_inline struct kpx_frag_key kpx_frag_key_of(const struct iphdr *ip)
+{
+	struct kpx_frag_key k = { .saddr = ip->saddr, .daddr = ip->daddr, .id = ip->id, .proto = ip->protocol };
+
+	return k;
+}
 
 #define KPX_L3_OFF KPX_ETH_HLEN
 
@@ -81,17 +103,27 @@ static __always_inline __u32 kpx_parse(void *ctx, const int xdp, struct kpx_pkt 
 	else
 		return KPX_R_PASS_NOT_TCP_UDP;
 
-	if (ip->frag_off & bpf_htons(KPX_IP_MF | KPX_IP_OFFSET))
-		return KPX_R_PASS_FRAGMENT;
-	if (tot_len < ip_len + hdr_len)
-		return KPX_R_DROP_MALFORMED;
-
 	p->l4_off = KPX_L3_OFF + ip_len;
 	p->saddr = ip->saddr;
 	p->daddr = ip->daddr;
 	p->proto = ip->protocol;
 	p->tcp_flags = 0;
 	p->tot_len = tot_len;
+	p->frag = KPX_FRAG_NONE;
+
+	if (ip->frag_off & bpf_htons(KPX_IP_OFFSET)) {
+		struct kpx_frag_key fk = kpx_frag_key_of(ip);
+		struct kpx_frag_value *fv = bpf_map_lookup_elem(&kpx_frags_v1, &fk);
+
+		if (!fv)
+			return KPX_R_PASS_FRAGMENT;
+		p->sport = fv->sport;
+		p->dport = fv->dport;
+		p->frag = KPX_FRAG_LATER;
+		return 0;
+	}
+	if (tot_len < ip_len + hdr_len)
+		return KPX_R_DROP_MALFORMED;
 
 	if (p->proto == KPX_IPPROTO_TCP) {
 		struct tcphdr *tcp = (void *)ip + ip_len;
@@ -109,6 +141,14 @@ static __always_inline __u32 kpx_parse(void *ctx, const int xdp, struct kpx_pkt 
 			return KPX_R_DROP_MALFORMED;
 		p->sport = udp->source;
 		p->dport = udp->dest;
+	}
+	if (ip->frag_off & bpf_htons(KPX_IP_MF)) {
+		/* Best effort: without the entry, the later fragments pass untranslated. */
+		struct kpx_frag_key fk = kpx_frag_key_of(ip);
+		struct kpx_frag_value fv = { .sport = p->sport, .dport = p->dport };
+
+		bpf_map_update_elem(&kpx_frags_v1, &fk, &fv, BPF_ANY);
+		p->frag = KPX_FRAG_FIRST;
 	}
 	return 0;
 }

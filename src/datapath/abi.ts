@@ -14,6 +14,8 @@ export const MAP_NAMES = {
    *  (bpf/snat.h); pinned so a restarted agent does not start over. */
   snatCursor: 'kpx_snat_cursor_v1',
   conntrack: 'kpx_ct_v1',
+  /** Ports of fragmented datagrams, from their first fragments (bpf/parse.h). */
+  frags: 'kpx_frags_v1',
   affinity: 'kpx_affinity_v1',
   counters: 'kpx_counters_v1',
   config: 'kpx_config_v1',
@@ -221,6 +223,25 @@ export const LAYOUTS = {
       addr: { offset: 8, size: 4 },
     },
   },
+  fragKey: {
+    cName: 'kpx_frag_key',
+    size: 12,
+    fields: {
+      saddr: { offset: 0, size: 4 },
+      daddr: { offset: 4, size: 4 },
+      id: { offset: 8, size: 2 },
+      proto: { offset: 10, size: 1 },
+      pad: { offset: 11, size: 1 },
+    },
+  },
+  fragValue: {
+    cName: 'kpx_frag_value',
+    size: 4,
+    fields: {
+      sport: { offset: 0, size: 2 },
+      dport: { offset: 2, size: 2 },
+    },
+  },
   affinityKey: {
     cName: 'kpx_affinity_key',
     size: 8,
@@ -248,7 +269,7 @@ export const LAYOUTS = {
   },
   mapCounts: {
     cName: 'kpx_map_counts',
-    size: 48,
+    size: 56,
     fields: {
       services: { offset: 0, size: 8 },
       backends: { offset: 8, size: 8 },
@@ -256,6 +277,7 @@ export const LAYOUTS = {
       affinity: { offset: 24, size: 8 },
       sock_rev: { offset: 32, size: 8 },
       svc_stats: { offset: 40, size: 8 },
+      frags: { offset: 48, size: 8 },
     },
   },
   svcStats: {
@@ -665,6 +687,7 @@ export const COUNTED_MAPS = {
   affinity: 'affinity',
   sockRev: 'sock_rev',
   svcStats: 'svc_stats',
+  frags: 'frags',
 } as const satisfies Partial<Record<MapRole, keyof typeof LAYOUTS.mapCounts.fields>>;
 export type CountedMap = keyof typeof COUNTED_MAPS;
 

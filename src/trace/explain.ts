@@ -8,7 +8,7 @@ import type { TraceResult } from './trace.js';
 const REASON_TEXT: Record<string, string> = {
   PASS_NOT_IPV4: 'not IPv4: passed untouched',
   PASS_NOT_TCP_UDP: 'neither TCP nor UDP: passed untouched',
-  PASS_FRAGMENT: 'an IP fragment: passed untouched',
+  PASS_FRAGMENT: 'a later IP fragment whose first fragment was not seen, or of no tracked flow: passed untouched',
   PASS_NO_SERVICE: 'a tracked flow whose frontend is gone (C4): passed untouched',
   PASS_NO_FLOW: 'not a frontend and not a reply of a tracked flow: passed untouched',
   FWD_NEW_FLOW: 'new flow: a backend was picked among the usable ones and the destination translated',
@@ -16,6 +16,7 @@ const REASON_TEXT: Record<string, string> = {
   FWD_RESELECTED: 'tracked flow whose backend is gone: moved to a live backend (C2)',
   FWD_AFFINITY: 'new flow sent to the client\'s ClientIP-affinity backend (A1)',
   FWD_REPLY: 'reply of a tracked flow: source restored to the frontend',
+  FWD_ICMP_ERROR: 'ICMP error about a tracked flow: translated back, quoted packet included, as its reply would be',
   FWD_SNAT: 'new external flow to a backend on another node: destination and source translated (T4)',
   FWD_HAIRPIN: 'a pod reaching itself through its Service: destination and source translated (T4)',
   DROP_MALFORMED: 'malformed headers: dropped',

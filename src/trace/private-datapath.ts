@@ -26,7 +26,7 @@ import type { PinnedMaps } from '../inspect/pinned-maps.js';
 
 /** Maps that hold per-flow state (or statistics), copied only for the traced tuple (or
  *  not at all); every other map is control-plane configuration and is copied whole. */
-const FLOW_STATE: ReadonlySet<string> = new Set(['conntrack', 'affinity', 'counters', 'sockRev']);
+const FLOW_STATE: ReadonlySet<string> = new Set(['conntrack', 'frags', 'affinity', 'counters', 'sockRev']);
 /** Capacity of the private flow-state maps: a trace inserts at most a handful of entries. */
 const PRIVATE_FLOW_CAPACITY = 1024;
 

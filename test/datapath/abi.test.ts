@@ -102,6 +102,7 @@ describe('maps carry the ABI structs', () => {
     [MAP_NAMES.backendGen]: ['unsigned int', 'unsigned int'],
     [MAP_NAMES.snatCursor]: ['unsigned int', 'unsigned int'],
     [MAP_NAMES.conntrack]: [LAYOUTS.ctKey.cName, LAYOUTS.ctValue.cName],
+    [MAP_NAMES.frags]: [LAYOUTS.fragKey.cName, LAYOUTS.fragValue.cName],
     [MAP_NAMES.affinity]: [LAYOUTS.affinityKey.cName, LAYOUTS.affinityValue.cName],
     [MAP_NAMES.counters]: ['unsigned int', LAYOUTS.counter.cName],
     [MAP_NAMES.config]: ['unsigned int', LAYOUTS.config.cName],

@@ -94,6 +94,8 @@ export class Datapath {
   readonly counters: BpfMap;
   readonly config: BpfMap;
   readonly srcRanges: BpfMap;
+  /** Ports of fragmented datagrams, from their first fragments (bpf/parse.h). */
+  readonly frags: BpfMap;
   /** Per-frontend statistics (bpf/svc_stats.h): the array for small ids, the LRU hash. */
   readonly svcStatsDense: BpfMap;
   readonly svcStats: BpfMap;
@@ -115,6 +117,7 @@ export class Datapath {
     this.counters = obj.map(MAP_NAMES.counters);
     this.config = obj.map(MAP_NAMES.config);
     this.srcRanges = obj.map(MAP_NAMES.srcRanges);
+    this.frags = obj.map(MAP_NAMES.frags);
     this.svcStatsDense = obj.map(MAP_NAMES.svcStatsDense);
     this.svcStats = obj.map(MAP_NAMES.svcStats);
     this.prog = obj.program(PROGRAM_NAMES.fromPod);

@@ -215,3 +215,43 @@ export function quotedDatagram(frame: Buffer): Buffer {
   const totLen = frame.readUInt16BE(ETH_HLEN + 2);
   return frame.subarray(ETH_HLEN + ihl + 8, ETH_HLEN + totLen);
 }
+
+/** Splits an IPv4 datagram (no options) into fragment frames carrying at most `chunk`
+ *  bytes of its payload each (a multiple of 8), as a sender's kernel would. */
+export function fragmentFrames(datagram: Buffer, chunk: number): Buffer[] {
+  if (chunk % 8 !== 0) throw new RangeError('fragment payloads are multiples of 8 bytes');
+  const ihl = (datagram[0]! & 0x0f) * 4;
+  const payload = datagram.subarray(ihl);
+  const out: Buffer[] = [];
+  for (let off = 0; off < payload.length; off += chunk) {
+    const part = payload.subarray(off, off + chunk);
+    const ip = Buffer.from(datagram.subarray(0, ihl));
+    ip.writeUInt16BE(ihl + part.length, 2);
+    ip.writeUInt16BE((off + chunk < payload.length ? 0x2000 : 0) | (off / 8), 6);
+    ip.writeUInt16BE(0, 10);
+    ip.writeUInt16BE(internetChecksum(ip), 10);
+    out.push(ethernet(ETH_P.IPV4, Buffer.concat([ip, part])));
+  }
+  return out;
+}
+
+/** The datagram fragment frames make up, as the receiver's kernel reassembles it: the
+ *  first fragment's header (tot_len and fragment fields made whole) and every payload
+ *  in offset order. Throws when they do not belong to one datagram. */
+export function reassembleFrames(frames: Buffer[]): Buffer {
+  const parts = frames.map((f) => {
+    const ip = f.subarray(ETH_HLEN);
+    const ihl = (ip[0]! & 0x0f) * 4;
+    return { ip, ihl, off: (ip.readUInt16BE(6) & 0x1fff) * 8, key: ip.subarray(12, 20).toString('hex') + ip.readUInt16BE(4) + ip[9] };
+  });
+  if (new Set(parts.map((p) => p.key)).size !== 1) throw new Error('fragments of different datagrams (addresses, id or protocol differ)');
+  parts.sort((a, b) => a.off - b.off);
+  const first = parts[0]!;
+  const header = Buffer.from(first.ip.subarray(0, first.ihl));
+  const payload = Buffer.concat(parts.map((p) => p.ip.subarray(p.ihl, p.ip.readUInt16BE(2))));
+  header.writeUInt16BE(first.ihl + payload.length, 2);
+  header.writeUInt16BE(0, 6);
+  header.writeUInt16BE(0, 10);
+  header.writeUInt16BE(internetChecksum(header), 10);
+  return ethernet(ETH_P.IPV4, Buffer.concat([header, payload]));
+}

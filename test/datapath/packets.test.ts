@@ -169,15 +169,7 @@ const ROWS: Row[] = [
     output: 'unchanged',
   },
   {
-    name: 'first fragment (MF) to a frontend is passed untouched (documented limitation)',
-    seed: seedDns,
-    input: ipv4Frame(toDns({ moreFragments: true })),
-    verdict: 'OK',
-    reason: 'PASS_FRAGMENT',
-    output: 'unchanged',
-  },
-  {
-    name: 'later fragment (offset != 0) to a frontend is passed untouched',
+    name: 'a later fragment (offset != 0) whose first fragment was never seen is passed untouched (fragments.test.ts has the rest)',
     seed: seedDns,
     input: ipv4Frame(toDns({ fragmentOffset: 185 })),
     verdict: 'OK',
