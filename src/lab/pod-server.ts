@@ -14,6 +14,11 @@ export interface PodAnswer {
   seq?: number;
   /** HTTP status, set by the probe (any HTTP server can answer, e.g. a health check). */
   status?: number;
+  /** UDP: bytes of the datagram the server received. */
+  received?: number;
+  /** UDP: padding the server adds to its answer when the probe padded its datagram, so a
+   *  large datagram's answer is as large (fragmented both ways). */
+  pad?: string;
 }
 
 function main(): void {
@@ -40,9 +45,13 @@ function main(): void {
   for (const p of udpPorts.split(',').filter(Boolean).map(Number)) {
     const sock = createSocket('udp4');
     sock.on('message', (msg, rinfo) => {
-      const answer: PodAnswer = { pod: name, port: p, proto: 'udp', client: `${rinfo.address}:${rinfo.port}` };
-      const seq = Number(msg.toString('utf8'));
+      const answer: PodAnswer = { pod: name, port: p, proto: 'udp', client: `${rinfo.address}:${rinfo.port}`, received: msg.length };
+      // "SEQ" or "SEQ PADDING" (the probe's datagram of a given size).
+      const text = msg.toString('utf8');
+      const space = text.indexOf(' ');
+      const seq = Number(space < 0 ? text : text.slice(0, space));
       if (Number.isFinite(seq)) answer.seq = seq;
+      if (space >= 0) answer.pad = text.slice(space + 1);
       sock.send(JSON.stringify(answer), rinfo.port, rinfo.address);
     });
     sock.bind(p, '0.0.0.0');

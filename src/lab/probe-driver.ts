@@ -43,8 +43,10 @@ export class Probe {
     return this.send({ op: 'http', host, port, count, closer });
   }
 
-  udp(host: string, port: number, count = 1): Promise<ProbeResult> {
-    return this.send({ op: 'udp', host, port, count });
+  /** `count` datagrams, each from a new socket; `size`: bytes per datagram (its answer is
+   *  as large). */
+  udp(host: string, port: number, count = 1, size?: number): Promise<ProbeResult> {
+    return this.send({ op: 'udp', host, port, count, ...(size !== undefined ? { size } : {}) });
   }
 
   close(): void {

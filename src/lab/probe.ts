@@ -25,6 +25,8 @@ interface Command {
   port?: number;
   count?: number;
   closer?: 'client' | 'server';
+  /** udp: bytes per datagram (padding after the sequence number). */
+  size?: number;
 }
 
 /** One HTTP/1.1 request/response over an open socket; the response carries content-length. */
@@ -87,7 +89,9 @@ function openTcp(host: string, port: number): Promise<Socket> {
   });
 }
 
-function udpExchange(sock: UdpSocket, seq: number): Promise<PodAnswer> {
+/** One datagram and its answer; with `size`, the datagram is padded to `size` bytes (and
+ *  the server pads its answer as much), e.g. past the MTU to make fragments. */
+function udpExchange(sock: UdpSocket, seq: number, size?: number): Promise<PodAnswer> {
   return new Promise((resolve, reject) => {
     const done = (err?: Error, ans?: PodAnswer): void => {
       clearTimeout(timer);
@@ -103,7 +107,8 @@ function udpExchange(sock: UdpSocket, seq: number): Promise<PodAnswer> {
     // A connected socket reports ICMP port unreachable as ECONNREFUSED.
     const onErr = (err: Error): void => done(err);
     sock.on('message', onMsg).on('error', onErr);
-    sock.send(String(seq));
+    const text = String(seq);
+    sock.send(size !== undefined && size > text.length + 1 ? `${text} ${'x'.repeat(size - text.length - 1)}` : text);
   });
 }
 
@@ -159,7 +164,7 @@ async function run(c: Command): Promise<PodAnswer[]> {
       for (let i = 0; i < (c.count ?? 1); i++) {
         const s = await newUdpSocket(host, port);
         try {
-          out.push(await udpExchange(s, ++seq));
+          out.push(await udpExchange(s, ++seq, c.size));
         } finally {
           s.close();
         }

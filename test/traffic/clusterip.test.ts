@@ -135,6 +135,21 @@ test('the classic selectorless Service with a hand-written Endpoints object rout
   c.removeManifest('external-db.yaml');
 });
 
+test('a UDP datagram larger than the MTU reaches a backend whole, and its as large answer comes back whole (IPv4 fragments)', async () => {
+  // 4,000 bytes over 1,500-byte veths: three fragments each way. Only the first carries
+  // the ports; the rest must follow it to the backend and back from the frontend, or
+  // the receiver never reassembles the datagram.
+  const p = c.probe();
+  const res = await p.udp(VIP, 8080, 12, 4000);
+  assert.ok(res.ok, res.error);
+  for (const a of res.answers) {
+    assert.equal(a.received, 4000, 'the backend got the whole datagram');
+    assert.equal(a.pad?.length, 4000 - String(a.seq).length - 1, 'the client got the whole answer');
+    assert.equal(a.client.split(':')[0], c.pod('client').ip);
+  }
+  assert.ok(tally(res.answers).size >= 2, 'spread over backends like any datagram');
+});
+
 test('UDP to a backend with nothing on the target port: the client gets ECONNREFUSED at once, as with kube-proxy (ICMP error translated)', async () => {
   // The backend's kernel answers "port unreachable" quoting the datagram kpx translated
   // (client -> backend:9999); only translated back (client -> VIP:53) does the client's
