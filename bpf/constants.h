@@ -213,7 +213,7 @@ enum kpx_reason {
 	KPX_R_SOCK_REFUSED = 29, /* no usable endpoint anywhere: ECONNREFUSED (N1) */
 	KPX_R_SOCK_UNREACHABLE = 30, /* none may take it (iTP Local, source ranges): EHOSTUNREACH (N2) */
 	KPX_R_SOCK_REV_RESTORED = 31, /* recvmsg/getpeername: backend shown as the frontend */
-	KPX_R_FWD_ICMP_ERROR = 32, /* an ICMP error about a tracked flow, translated as its reply */
+	KPX_R_FWD_ICMP_ERROR = 32, /* an ICMP error about a tracked flow, translated to its other end */
 	KPX_R_MAX = 64, /* capacity of kpx_counters_v1; room to add reasons without a new map */
 };
 

@@ -2,22 +2,27 @@
 /* ICMP errors about translated flows, translated back.
  *
  * A backend that has nothing on a UDP port answers "port unreachable"; a router on the
- * way to a remote backend answers "fragmentation needed" (path MTU discovery) or "time
- * exceeded". Each error quotes the packet it is about, and that packet is the one kpx
- * translated: client (or node_addr:snat_port) -> backend. The client's kernel matches an
- * error to a socket by the quoted packet, so without translation it never learns: a UDP
- * client waits for its timeout instead of getting ECONNREFUSED, and a TCP flow through a
- * smaller MTU stalls. kube-proxy gets this from netfilter conntrack (an error is RELATED
- * to the flow it quotes and NATed with it); this is the same for kpx's flows.
+ * way to a remote backend, or back to an external client, answers "fragmentation needed"
+ * (path MTU discovery) or "time exceeded". Each error quotes the packet it is about, and that packet is the one kpx
+ * translated. A kernel matches an error to a socket by the quoted packet, so without
+ * translation the socket never learns: a UDP client waits for its timeout instead of
+ * getting ECONNREFUSED, and a TCP flow through a smaller MTU stalls. kube-proxy gets this
+ * from netfilter conntrack (an error is RELATED to the flow it quotes and NATed with it);
+ * this is the same for kpx's flows.
  *
- * The quoted packet went from the client side to the backend, so the answer to it would
- * carry the flow's REPLY key: the quote's tuple reversed finds the entry with one lookup.
- * Then, as for a reply:
- *   - quote: destination backend:port -> the frontend the client sent to; for a flow
- *     with a translated source (SNAT), source -> the client again;
- *   - outer: destination -> the client for a SNAT flow; source -> the frontend when the
- *     backend itself sent the error (a router's address is left as it is: it is where
- *     the error came from, and the client's kernel matches by the quote).
+ * The quote is one of two packets of a flow, and the error goes to the other end:
+ *   - a packet the node sent towards a backend (client, or node_addr:snat_port ->
+ *     backend): the answer to it carries the flow's REPLY key, so the quote's tuple
+ *     reversed finds that entry. Quote: destination -> the frontend the client sent to,
+ *     source -> the client again for a flow with a translated source (SNAT). Outer:
+ *     destination -> the client for a SNAT flow; source -> the frontend when the backend
+ *     itself sent the error (a router's address is left as it is: it is where the error
+ *     came from, and the client's kernel matches by the quote);
+ *   - a reply the node sent back to a client (frontend -> client): the client's packets
+ *     carry the flow's FORWARD key. Quote: source -> the backend, destination -> the
+ *     translated source for a SNAT flow. Outer: destination -> the backend (path MTU
+ *     discovery of a backend's answers through a NodePort); source -> the translated
+ *     source when the client itself sent it.
  * Checksums: the quote's IP header, the quoted UDP checksum (and the TCP one when the
  * quote reaches it), the ICMP checksum (which covers the quote, no pseudo-header) and
  * the outer IP header, each updated incrementally. Every changed word moves the ICMP
@@ -41,6 +46,7 @@
 #include "ctx.h"
 #include "bounce.h"
 #include "conntrack.h"
+#include "lb.h"
 #include "parse.h"
 
 #define KPX_ICMP_TIME_EXCEEDED 11
@@ -51,13 +57,85 @@
 /* Offset of the TCP checksum in its header: the quote may or may not reach it. */
 #define KPX_TCP_CHECK_OFF 16
 
-/* The quoted tuple as it is rewritten. */
-struct kpx_icmp_quote_nat {
-	__be32 saddr;
+/* What an error becomes: the quoted tuple and the outer addresses it is rewritten to. */
+struct kpx_icmp_xlat {
+	__be32 saddr; /* quote */
 	__be32 daddr;
 	__be16 sport;
 	__be16 dport;
+	__be32 out_saddr;
+	__be32 out_daddr;
 };
+
+/* The quote is a packet the node sent towards a backend (client side -> backend): the
+ * answer to it would carry the flow's REPLY key. It becomes what the client sent, and the
+ * error goes to the client as a reply would, from the frontend if the backend sent it. */
+static __always_inline int kpx_icmp_xlat_forward(const struct iphdr *ip, const struct iphdr *in,
+						 const __be16 *ports, __u64 now, struct kpx_icmp_xlat *x)
+{
+	struct kpx_ct_key key = {
+		.saddr = in->daddr,
+		.daddr = in->saddr,
+		.sport = ports[1],
+		.dport = ports[0],
+		.proto = in->protocol,
+		.dir = KPX_CT_REPLY,
+	};
+	struct kpx_ct_value *ct = bpf_map_lookup_elem(&kpx_ct_v1, &key);
+
+	if (!ct || kpx_ct_expired(ct, in->protocol, now))
+		return 0;
+	x->saddr = in->saddr;
+	x->sport = ports[0];
+	x->daddr = ct->nat_addr;
+	x->dport = ct->nat_port;
+	x->out_saddr = ip->saddr == in->daddr ? ct->nat_addr : ip->saddr;
+	x->out_daddr = ip->daddr;
+	if (ct->flags & KPX_CT_F_SNAT) {
+		x->saddr = ct->peer_addr;
+		x->sport = ct->peer_port;
+		x->out_daddr = ct->peer_addr;
+	}
+	return 1;
+}
+
+/* The quote is a reply the node sent back to a client (frontend -> client): the client's
+ * packets carry the flow's FORWARD key. It becomes what the backend sent, and the error
+ * goes to the backend (path MTU discovery of its answers: a router between the node and
+ * the client, or the client itself). A backend that is gone gets nothing. */
+static __always_inline int kpx_icmp_xlat_reply(const struct iphdr *ip, const struct iphdr *in,
+					       const __be16 *ports, __u64 now, struct kpx_icmp_xlat *x)
+{
+	struct kpx_ct_key key = {
+		.saddr = in->daddr,
+		.daddr = in->saddr,
+		.sport = ports[1],
+		.dport = ports[0],
+		.proto = in->protocol,
+		.dir = KPX_CT_FORWARD,
+	};
+	struct kpx_ct_value *ct = bpf_map_lookup_elem(&kpx_ct_v1, &key);
+	struct kpx_backend *be;
+
+	if (!ct || kpx_ct_expired(ct, in->protocol, now))
+		return 0;
+	be = kpx_lb_backend(ct->backend_id, ct->svc_id);
+	if (!be)
+		return 0;
+	x->saddr = be->addr;
+	x->sport = be->port;
+	x->daddr = in->daddr;
+	x->dport = ports[1];
+	x->out_saddr = ip->saddr;
+	x->out_daddr = be->addr;
+	if (ct->flags & KPX_CT_F_SNAT) {
+		x->daddr = ct->peer_addr;
+		x->dport = ct->peer_port;
+		if (ip->saddr == in->daddr)
+			x->out_saddr = ct->peer_addr; /* the client itself: as its packets leave */
+	}
+	return 1;
+}
 
 /* Returns FWD_ICMP_ERROR for a translated error, PASS_NOT_TCP_UDP for any other non-
  * TCP/UDP packet (what kpx_parse() said of it). `origin` as for kpx_send(): an error
@@ -68,10 +146,8 @@ static __always_inline __u32 kpx_icmp_error(void *ctx, const int xdp, const enum
 	struct iphdr *ip, *in;
 	__u8 *icmp;
 	__be16 *ports;
-	struct kpx_ct_key key = {};
-	struct kpx_ct_value *ct;
-	struct kpx_icmp_quote_nat q;
-	__be32 out_saddr, out_daddr, orig_saddr;
+	struct kpx_icmp_xlat x;
+	__be32 orig_saddr;
 	__u32 ip_len, quote_len, in_diff, icmp_diff, out_diff;
 	__u16 in_check, l4_check, new_check;
 	__u64 now;
@@ -102,48 +178,26 @@ static __always_inline __u32 kpx_icmp_error(void *ctx, const int xdp, const enum
 		return KPX_R_PASS_NOT_TCP_UDP;
 	quote_len -= ip_len + KPX_ICMP_HLEN + 20; /* bytes of the quoted L4 header and data */
 
-	/* The answer to the quoted packet: its REPLY key. */
-	key.saddr = in->daddr;
-	key.daddr = in->saddr;
-	key.sport = ports[1];
-	key.dport = ports[0];
-	key.proto = in->protocol;
-	key.dir = KPX_CT_REPLY;
-	ct = bpf_map_lookup_elem(&kpx_ct_v1, &key);
-	if (!ct)
-		return KPX_R_PASS_NOT_TCP_UDP;
 	now = kpx_now();
-	if (kpx_ct_expired(ct, in->protocol, now))
+	if (!kpx_icmp_xlat_forward(ip, in, ports, now, &x) && !kpx_icmp_xlat_reply(ip, in, ports, now, &x))
 		return KPX_R_PASS_NOT_TCP_UDP;
-
-	q.saddr = in->saddr;
-	q.sport = ports[0];
-	q.daddr = ct->nat_addr;
-	q.dport = ct->nat_port;
-	out_saddr = ip->saddr == in->daddr ? ct->nat_addr : ip->saddr;
-	out_daddr = ip->daddr;
-	if (ct->flags & KPX_CT_F_SNAT) {
-		q.saddr = ct->peer_addr;
-		q.sport = ct->peer_port;
-		out_daddr = ct->peer_addr;
-	}
 
 	/* The quote: its IP header, then the L4 checksum if the quote carries it. */
-	in_diff = kpx_csum_add(kpx_csum_diff32(in->saddr, q.saddr), kpx_csum_diff32(in->daddr, q.daddr));
+	in_diff = kpx_csum_add(kpx_csum_diff32(in->saddr, x.saddr), kpx_csum_diff32(in->daddr, x.daddr));
 	in_check = in->check;
 	new_check = kpx_csum_update(in_check, in_diff);
 	icmp_diff = kpx_csum_add(in_diff, kpx_csum_diff16(in_check, new_check));
 	in->check = new_check;
-	in->saddr = q.saddr;
-	in->daddr = q.daddr;
+	in->saddr = x.saddr;
+	in->daddr = x.daddr;
 
 	/* Ports are in no pseudo-header of the quote's IP checksum, only in its L4 one. */
-	in_diff = kpx_csum_add(in_diff, kpx_csum_add(kpx_csum_diff16(ports[0], q.sport),
-						     kpx_csum_diff16(ports[1], q.dport)));
-	icmp_diff = kpx_csum_add(icmp_diff, kpx_csum_add(kpx_csum_diff16(ports[0], q.sport),
-							 kpx_csum_diff16(ports[1], q.dport)));
-	ports[0] = q.sport;
-	ports[1] = q.dport;
+	in_diff = kpx_csum_add(in_diff, kpx_csum_add(kpx_csum_diff16(ports[0], x.sport),
+						     kpx_csum_diff16(ports[1], x.dport)));
+	icmp_diff = kpx_csum_add(icmp_diff, kpx_csum_add(kpx_csum_diff16(ports[0], x.sport),
+							 kpx_csum_diff16(ports[1], x.dport)));
+	ports[0] = x.sport;
+	ports[1] = x.dport;
 	if (in->protocol == KPX_IPPROTO_UDP) {
 		l4_check = ports[3];
 		if (l4_check) { /* 0: sent without a checksum, stays so (RFC 768) */
@@ -167,11 +221,11 @@ static __always_inline __u32 kpx_icmp_error(void *ctx, const int xdp, const enum
 
 	/* The outer header. */
 	orig_saddr = ip->saddr;
-	out_diff = kpx_csum_add(kpx_csum_diff32(ip->saddr, out_saddr), kpx_csum_diff32(ip->daddr, out_daddr));
+	out_diff = kpx_csum_add(kpx_csum_diff32(ip->saddr, x.out_saddr), kpx_csum_diff32(ip->daddr, x.out_daddr));
 	ip->check = kpx_csum_update(ip->check, out_diff);
-	ip->saddr = out_saddr;
-	ip->daddr = out_daddr;
-	return kpx_bounce_if_own(ctx, xdp, origin, out_daddr, orig_saddr, KPX_R_FWD_ICMP_ERROR);
+	ip->saddr = x.out_saddr;
+	ip->daddr = x.out_daddr;
+	return kpx_bounce_if_own(ctx, xdp, origin, x.out_daddr, orig_saddr, KPX_R_FWD_ICMP_ERROR);
 }
 
 #endif /* KPX_ICMP_ERROR_H */

@@ -16,7 +16,7 @@ const REASON_TEXT: Record<string, string> = {
   FWD_RESELECTED: 'tracked flow whose backend is gone: moved to a live backend (C2)',
   FWD_AFFINITY: 'new flow sent to the client\'s ClientIP-affinity backend (A1)',
   FWD_REPLY: 'reply of a tracked flow: source restored to the frontend',
-  FWD_ICMP_ERROR: 'ICMP error about a tracked flow: translated back, quoted packet included, as its reply would be',
+  FWD_ICMP_ERROR: 'ICMP error about a packet of a tracked flow: translated, quoted packet included, and sent to the flow\'s other end',
   FWD_SNAT: 'new external flow to a backend on another node: destination and source translated (T4)',
   FWD_HAIRPIN: 'a pod reaching itself through its Service: destination and source translated (T4)',
   DROP_MALFORMED: 'malformed headers: dropped',

@@ -158,3 +158,53 @@ describe('what is not translated passes untouched', () => {
       }
     }));
 });
+
+describe('ICMP errors about replies: back to the backend that sent them', () => {
+  test('fragmentation needed for a NodePort reply (remote backend, SNAT): to the backend, quoting the reply it sent', () =>
+    withDatapath((dp) => {
+      dp.setConfig({ nodeAddr: NODE, snatPortMin: 40000, snatPortMax: 40009 });
+      dp.addService({ vip: NODE, port: NODE_PORT, proto: PROTO.TCP, svcId: 10, flags: SVC_FLAGS.NODE_PORT, backends: [{ id: 1, addr: REMOTE_BACKEND, port: 8080 }] });
+      const syn = dp.runOn('xdpExt', ipv4Frame({ proto: 'tcp', src: EXT_CLIENT, dst: NODE, sport: 45000, dport: NODE_PORT, tcpFlags: TCP_FLAG.SYN }));
+      const snatPort = decodeFrame(syn.data).sport;
+      // The backend's answer, reversed by the node on its way to the client.
+      const reply = dp.runOn('xdpExt', ipv4Frame({ proto: 'tcp', src: REMOTE_BACKEND, dst: NODE, sport: 8080, dport: snatPort, tcpFlags: TCP_FLAG.ACK, payload: Buffer.alloc(1200, 1) }));
+      assert.equal(reply.reason, 'FWD_REPLY');
+      const sent = reply.data.subarray(14);
+      // A router between the node and the client cannot pass it.
+      const err = icmpErrorFrame({ src: ROUTER, dst: NODE, type: ICMP_TYPE.DEST_UNREACH, code: ICMP_CODE.FRAG_NEEDED, mtu: 1000, quoted: sent, quoteLen: 20 + 40 });
+      const r = dp.runOn('xdpExt', err);
+      assert.equal(r.reason, 'FWD_ICMP_ERROR');
+      const outer = decodeFrame(r.data);
+      assert.deepEqual([outer.src, outer.dst], [ROUTER, REMOTE_BACKEND]);
+      assert.deepEqual(verifyChecksums(r.data), { ip: true, l4: true });
+      const q = quotedDatagram(r.data);
+      const v = decodeFrame(ethernet(ETH_P.IPV4, Buffer.concat([q, Buffer.alloc(40)])));
+      assert.deepEqual([v.src, v.sport, v.dst, v.dport], [REMOTE_BACKEND, 8080, NODE, snatPort], 'the reply as the backend sent it');
+      assert.equal(verifyChecksums(ethernet(ETH_P.IPV4, Buffer.concat([q.subarray(0, 20), Buffer.alloc(8)]))).ip, true, 'the quoted IP header');
+    }));
+
+  test('a client pod\'s port unreachable about a reply goes to the backend, quoting what the backend sent', () =>
+    withDatapath((dp) => {
+      udpFlow(dp);
+      const reply = dp.run(ipv4Frame({ proto: 'udp', src: DNS_BACKEND, dst: CLIENT, sport: 5353, dport: 41000 }));
+      assert.equal(reply.reason, 'FWD_REPLY');
+      // The client closed its socket meanwhile: its kernel answers the reply (from the VIP).
+      const err = icmpErrorFrame({ src: CLIENT, dst: VIP, type: ICMP_TYPE.DEST_UNREACH, code: ICMP_CODE.PORT_UNREACH, quoted: reply.data.subarray(14) });
+      const r = dp.run(err);
+      assert.equal(r.reason, 'FWD_ICMP_ERROR');
+      assert.deepEqual([decodeFrame(r.data).src, decodeFrame(r.data).dst], [CLIENT, DNS_BACKEND]);
+      assert.deepEqual(verifyChecksums(r.data), { ip: true, l4: true });
+      assert.deepEqual(quoteOf(r.data), { src: DNS_BACKEND, dst: CLIENT, sport: 5353, dport: 41000, ip: true, l4: true });
+    }));
+
+  test('an error about a reply whose backend is gone is passed untouched', () =>
+    withDatapath((dp) => {
+      udpFlow(dp);
+      const reply = dp.run(ipv4Frame({ proto: 'udp', src: DNS_BACKEND, dst: CLIENT, sport: 5353, dport: 41000 }));
+      dp.deleteBackend(1);
+      const err = icmpErrorFrame({ src: CLIENT, dst: VIP, type: ICMP_TYPE.DEST_UNREACH, code: ICMP_CODE.PORT_UNREACH, quoted: reply.data.subarray(14) });
+      const r = dp.run(err);
+      assert.equal(r.reason, 'PASS_NOT_TCP_UDP');
+      assert.deepEqual(r.data, err);
+    }));
+});
