@@ -120,9 +120,10 @@ async function runProbe(lab: Lab, probes: Map<string, Probe>, p: LabProbe): Prom
   let probe = probes.get(ns);
   if (!probe) probes.set(ns, (probe = new Probe(ns)));
   const [host, port] = p.target.split(':') as [string, string];
-  const res = p.proto === 'tcp' ? await probe.http(host, Number(port), p.count) : await probe.udp(host, Number(port), p.count);
+  const res = p.proto === 'tcp' ? await probe.http(host, Number(port), p.count) : await probe.udp(host, Number(port), p.count, p.size);
   const from = p.from === 'pod' ? 'client pod' : p.from === 'external' ? `external client ${LAB_NET.client}` : p.from;
-  const title = `${p.proto.toUpperCase()} ${p.target} from ${from} — expect ${p.expect}`;
+  const size = p.size !== undefined ? `, ${p.size}-byte datagrams` : '';
+  const title = `${p.proto.toUpperCase()} ${p.target} from ${from}${size} — expect ${p.expect}`;
   if (!res.ok) return `  ${title}\n    -> ${describeFailure(res.error)}`;
   const first = res.answers[0];
   if (first && first.pod === undefined) return `  ${title}\n    -> HTTP ${first.status}: ${JSON.stringify({ ...first, status: undefined })}`;

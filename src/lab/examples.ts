@@ -144,7 +144,11 @@ export function labManifests(lab: Lab): Obj[] {
     endpointSlice('lb', pods('lb-'), HTTP),
     // 8. No endpoints at all: rejected.
     svc('empty', { clusterIP: '10.96.0.16', selector: { app: 'none' }, ports: [{ port: 80, targetPort: 8000 }] }),
-    // 9. A container exposing 8000 on its host's 8000.
+    // 9. A UDP port no backend listens on: each answers ICMP port unreachable, which kpx
+    //    translates back so the client's socket sees ECONNREFUSED at once.
+    svc('closed', { clusterIP: '10.96.0.17', selector: { app: 'hdls' }, ports: [{ name: 'dns', port: 53, targetPort: 9999, protocol: 'UDP' }] }),
+    endpointSlice('closed', pods('hdls-'), [{ name: 'dns', port: 9999, protocol: 'UDP' }]),
+    // 10. A container exposing 8000 on its host's 8000.
     {
       apiVersion: 'v1',
       kind: 'Pod',
@@ -162,6 +166,8 @@ export interface LabProbe {
   target: string; // addr:port
   proto: 'tcp' | 'udp';
   count: number;
+  /** UDP: bytes per datagram (and per answer); past the MTU they travel in fragments. */
+  size?: number;
   /** What the rules say should happen. */
   expect: string;
 }
@@ -179,6 +185,8 @@ export function labProbes(): LabProbe[] {
     { service: 'sticky', from: 'pod', target: '10.96.0.12:80', proto: 'tcp', count: 20, expect: 'one backend (ClientIP affinity)' },
     { service: 'multi', from: 'pod', target: '10.96.0.13:80', proto: 'tcp', count: 20, expect: 'TCP port' },
     { service: 'multi', from: 'pod', target: '10.96.0.13:53', proto: 'udp', count: 20, expect: 'UDP port' },
+    { service: 'multi', from: 'pod', target: '10.96.0.13:53', proto: 'udp', count: 10, size: 4000, expect: '4,000-byte datagrams and answers, three fragments each, arriving whole' },
+    { service: 'closed', from: 'pod', target: '10.96.0.17:53', proto: 'udp', count: 1, expect: 'connection refused: the backend\'s ICMP port unreachable, translated back' },
     { service: 'external-db', from: 'pod', target: '10.96.0.14:5432', proto: 'tcp', count: 10, expect: 'the address the Endpoints name' },
     { service: 'lb', from: 'external', target: `${LAB_NET.lbIP}:80`, proto: 'tcp', count: 20, expect: 'local backend only, client kept (eTP Local)' },
     { service: 'lb', from: 'external', target: `${n2}:30090`, proto: 'tcp', count: 1, expect: 'timeout: no local endpoint on node2 (T1)' },
