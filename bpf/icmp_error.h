@@ -51,11 +51,11 @@
 
 #define KPX_ICMP_TIME_EXCEEDED 11
 #define KPX_ICMP_HLEN 8
-/* Ethernet, the longest outer IPv4 header, the ICMP header, the quoted IPv4 header
- * (options not handled) and the first 8 bytes of its L4 header. */
-#define KPX_ICMP_ERROR_PULL_LEN (14 + 60 + KPX_ICMP_HLEN + 20 + 8)
 /* Offset of the TCP checksum in its header: the quote may or may not reach it. */
 #define KPX_TCP_CHECK_OFF 16
+/* Ethernet, the longest outer IPv4 header, the ICMP header, the quoted IPv4 header
+ * (options not handled) and its L4 header up to the TCP checksum. */
+#define KPX_ICMP_ERROR_PULL_LEN (14 + 60 + KPX_ICMP_HLEN + 20 + KPX_TCP_CHECK_OFF + 2)
 
 /* What an error becomes: the quoted tuple and the outer addresses it is rewritten to. */
 struct kpx_icmp_xlat {
@@ -145,7 +145,7 @@ static __always_inline __u32 kpx_icmp_error(void *ctx, const int xdp, const enum
 	void *data, *data_end;
 	struct iphdr *ip, *in;
 	__u8 *icmp;
-	__be16 *ports;
+	__be16 *ports, *tcp_check = NULL;
 	struct kpx_icmp_xlat x;
 	__be32 orig_saddr;
 	__u32 ip_len, quote_len, in_diff, icmp_diff, out_diff;
@@ -177,6 +177,11 @@ static __always_inline __u32 kpx_icmp_error(void *ctx, const int xdp, const enum
 	if (quote_len < ip_len + KPX_ICMP_HLEN + 20 + 8)
 		return KPX_R_PASS_NOT_TCP_UDP;
 	quote_len -= ip_len + KPX_ICMP_HLEN + 20; /* bytes of the quoted L4 header and data */
+	/* A quoted TCP checksum is fixed when the quote reaches it (no receiver checks it: the
+	 * quote is cut short, so leaving it is harmless where it is out of reach). */
+	if (in->protocol == KPX_IPPROTO_TCP && quote_len >= KPX_TCP_CHECK_OFF + 2 &&
+	    (void *)ports + KPX_TCP_CHECK_OFF + 2 <= data_end)
+		tcp_check = (void *)ports + KPX_TCP_CHECK_OFF;
 
 	now = kpx_now();
 	if (!kpx_icmp_xlat_forward(ip, in, ports, now, &x) && !kpx_icmp_xlat_reply(ip, in, ports, now, &x))
@@ -207,11 +212,7 @@ static __always_inline __u32 kpx_icmp_error(void *ctx, const int xdp, const enum
 			icmp_diff = kpx_csum_add(icmp_diff, kpx_csum_diff16(l4_check, new_check));
 			ports[3] = new_check;
 		}
-	} else if (quote_len >= KPX_TCP_CHECK_OFF + 2) {
-		__be16 *tcp_check = (void *)ports + KPX_TCP_CHECK_OFF;
-
-		if ((void *)(tcp_check + 1) > data_end)
-			return KPX_R_DROP_NAT_FAILED;
+	} else if (tcp_check) {
 		l4_check = *tcp_check;
 		new_check = kpx_csum_update(l4_check, in_diff);
 		icmp_diff = kpx_csum_add(icmp_diff, kpx_csum_diff16(l4_check, new_check));
