@@ -35,12 +35,12 @@ async function setup(t: TestContext, services: number): Promise<{ server: TestAp
 }
 
 const nameOf = (o: unknown): string => (o as { metadata?: { name?: string } }).metadata?.name ?? '';
-const services = (kc: KubeConfig) => (p: PageRequest) => listPage(kc, '/api/v1/services', undefined, p);
+const services = (kc: KubeConfig) => (p: PageRequest) => listPage(kc, '/api/v1/services', undefined, p, nameOf);
 
 test('a list in pages of 3 asks with limit and continue and returns every object once, reduced as it goes', async (t) => {
   const { server, kubeConfig } = await setup(t, 8);
   const rvBefore = String(server.store.resourceVersion);
-  const result = await listInPages(services(kubeConfig), nameOf, 3);
+  const result = await listInPages(services(kubeConfig), 3);
   assert.deepEqual(result.items, ['svc-0', 'svc-1', 'svc-2', 'svc-3', 'svc-4', 'svc-5', 'svc-6', 'svc-7']);
   assert.equal(result.resourceVersion, rvBefore);
   const lists = server.requestsTo('/api/v1/services', false);
@@ -63,7 +63,6 @@ test('objects changed between pages do not show: every page comes from the first
       }
       return page;
     },
-    nameOf,
     2,
   );
   assert.deepEqual(result.items, ['svc-0', 'svc-1', 'svc-2', 'svc-3', 'svc-4']);
@@ -82,7 +81,6 @@ test('a continue token that expired mid-list (410) falls back to one unpaged lis
       }
       return page;
     },
-    nameOf,
     2,
   );
   assert.deepEqual(result.items.sort(), ['svc-0', 'svc-1', 'svc-2', 'svc-3', 'svc-4', 'svc-7']);
@@ -102,7 +100,6 @@ test('any other error on a page fails the list (the source retries it with backo
         if (pages++ === 1) await server.stop();
         return services(kubeConfig)(p);
       },
-      nameOf,
       2,
     ),
   );
@@ -110,7 +107,7 @@ test('any other error on a page fails the list (the source retries it with backo
 
 test('a list sends the kubeconfig\'s credentials and the field selector; an API error keeps its status', async (t) => {
   const { server, kubeConfig } = await setup(t, 1);
-  const page = await listPage(kubeConfig, '/api/v1/services', 'metadata.name=svc-0', { limit: 5 });
+  const page = await listPage(kubeConfig, '/api/v1/services', 'metadata.name=svc-0', { limit: 5 }, (o) => o);
   assert.deepEqual(page.items.map(nameOf), ['svc-0']);
   const rec = server.requestsTo('/api/v1/services', false).at(-1)!;
   assert.equal(rec.query['fieldSelector'], 'metadata.name=svc-0');
@@ -118,8 +115,8 @@ test('a list sends the kubeconfig\'s credentials and the field selector; an API 
   // The server refuses requests without the kubeconfig's bearer token.
   const anonymous = new KubeConfig();
   anonymous.loadFromClusterAndUser({ name: 'c', server: server.url, skipTLSVerify: true }, { name: 'u' });
-  await assert.rejects(listPage(anonymous, '/api/v1/services', undefined, {}), (err: unknown) => err instanceof ListError && err.statusCode === 401);
-  await assert.rejects(listPage(kubeConfig, '/api/v1/services', 'no-operator', {}), (err: unknown) => err instanceof ListError && err.statusCode === 400);
+  await assert.rejects(listPage(anonymous, '/api/v1/services', undefined, {}, (o) => o), (err: unknown) => err instanceof ListError && err.statusCode === 401);
+  await assert.rejects(listPage(kubeConfig, '/api/v1/services', 'no-operator', {}, (o) => o), (err: unknown) => err instanceof ListError && err.statusCode === 400);
 });
 
 test('the API-server source lists every resource in pages and delivers each object once', async (t) => {

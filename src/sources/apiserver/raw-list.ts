@@ -1,14 +1,16 @@
 // One page of a list, fetched with the kubeconfig's credentials (client-node's
-// applyToFetchOptions: token, client certificate, exec plugin, CA, proxy agent) and parsed
-// as plain JSON. The generated API client would also deserialize every item into model
+// applyToFetchOptions: token, client certificate, exec plugin, CA, proxy agent) and read
+// item by item as it arrives (list-splitter.ts). The generated API client would read the
+// whole response into one string, parse it whole and deserialize every item into model
 // classes, a second whole copy of each object made only to be reduced right after; that
 // took ~3 s and most of the garbage of listing 20,000 objects. Items are compacted from
-// the JSON directly (compact-object.ts reads fields by their wire names).
+// their JSON directly (compact-object.ts reads fields by their wire names).
 
 import { request as httpRequest, type Agent, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { KubeConfig } from '@kubernetes/client-node';
-import type { PageRequest, RawPage } from './paged-list.js';
+import { ListItemSplitter } from './list-splitter.js';
+import type { Page, PageRequest } from './paged-list.js';
 
 /** An API error with its HTTP status (410 Expired is what paged-list.ts looks for). */
 export class ListError extends Error {
@@ -25,24 +27,34 @@ interface FetchInit {
   headers?: { forEach(cb: (value: string, name: string) => void): void };
 }
 
-function get(url: URL, init: FetchInit): Promise<{ status: number; body: string }> {
+/** The response to a GET, its body not read yet. */
+function get(url: URL, init: FetchInit): Promise<IncomingMessage> {
   const headers: Record<string, string> = { Accept: 'application/json' };
   init.headers?.forEach((value, name) => (headers[name] = value));
   const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
   return new Promise((resolve, reject) => {
-    const req = send(url, { method: 'GET', headers, ...(init.agent ? { agent: init.agent } : {}) }, (res: IncomingMessage) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
-      res.on('error', reject);
-    });
+    const req = send(url, { method: 'GET', headers, ...(init.agent ? { agent: init.agent } : {}) }, resolve);
     req.on('error', reject);
     req.end();
   });
 }
 
-/** GET `collection` (e.g. /api/v1/services) with the selector and page asked for. */
-export async function listPage(kc: KubeConfig, collection: string, fieldSelector: string | undefined, page: PageRequest): Promise<RawPage> {
+async function readText(res: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of res) chunks.push(c as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** GET `collection` (e.g. /api/v1/services) with the selector and page asked for; every
+ *  item is handed to `keep` as its JSON arrives (list-splitter.ts) and only what keep
+ *  returns is kept. */
+export async function listPage<T>(
+  kc: KubeConfig,
+  collection: string,
+  fieldSelector: string | undefined,
+  page: PageRequest,
+  keep: (o: unknown) => T,
+): Promise<Page<T>> {
   const cluster = kc.getCurrentCluster();
   if (!cluster) throw new Error('kubeconfig has no current cluster');
   const url = new URL(cluster.server.replace(/\/$/, '') + collection);
@@ -50,13 +62,26 @@ export async function listPage(kc: KubeConfig, collection: string, fieldSelector
   if (page.limit) url.searchParams.set('limit', String(page.limit));
   if (page.continue) url.searchParams.set('continue', page.continue);
   const init = (await kc.applyToFetchOptions({})) as FetchInit;
-  const { status, body } = await get(url, init);
-  let parsed: { metadata?: { resourceVersion?: string; continue?: string }; items?: unknown[]; message?: string };
-  try {
-    parsed = JSON.parse(body) as typeof parsed;
-  } catch {
-    throw new ListError(`list ${collection}: HTTP ${status}, body is not JSON`, status);
+  const res = await get(url, init);
+  const status = res.statusCode ?? 0;
+  if (status !== 200) {
+    const body = await readText(res);
+    let message = 'no message';
+    try {
+      message = (JSON.parse(body) as { message?: string }).message ?? message;
+    } catch {
+      message = 'body is not JSON';
+    }
+    throw new ListError(`list ${collection}: HTTP ${status}: ${message}`, status);
   }
-  if (status !== 200) throw new ListError(`list ${collection}: HTTP ${status}: ${parsed.message ?? 'no message'}`, status);
-  return { resourceVersion: parsed.metadata?.resourceVersion, continue: parsed.metadata?.continue, items: parsed.items ?? [] };
+  const items: T[] = [];
+  const splitter = new ListItemSplitter((json) => items.push(keep(JSON.parse(json))));
+  for await (const chunk of res) splitter.push(chunk as Buffer);
+  let envelope: { metadata?: { resourceVersion?: string; continue?: string } };
+  try {
+    envelope = splitter.end();
+  } catch (err) {
+    throw new ListError(`list ${collection}: ${err instanceof Error ? err.message : String(err)}`, status);
+  }
+  return { resourceVersion: envelope.metadata?.resourceVersion, continue: envelope.metadata?.continue, items };
 }

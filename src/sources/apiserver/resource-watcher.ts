@@ -14,7 +14,8 @@
 //   the sink {prev, cur}, and after every list we reconcile that map with the list so a
 //   replacement informer (empty cache) still reports vanished objects.
 // - Its list is ours to give. Ours lists in pages (paged-list.ts), as client-go does, and
-//   takes the items as plain JSON (raw-list.ts), not as the API client's model objects.
+//   reads each response item by item as plain JSON (raw-list.ts, list-splitter.ts), not
+//   whole and as the API client's model objects.
 // - It caches whole objects. Ours holds compacted ones (compact-object.ts): list items are
 //   compacted in the list function, watch events by CompactingWatch, so the informer's
 //   cache, our previous-object map and the change tracker share one small copy.
@@ -26,7 +27,7 @@ import type { Logger } from '../../log.js';
 import { Backoff, type BackoffOptions } from './backoff.js';
 import { compactObject } from './compact-object.js';
 import { CompactingWatch } from './compacting-watch.js';
-import { listInPages, type PageRequest, type RawPage } from './paged-list.js';
+import { listInPages, type Page, type PageRequest } from './paged-list.js';
 import { listPage } from './raw-list.js';
 import { watchPath, type WatchedResource } from './resources.js';
 
@@ -108,8 +109,9 @@ export class ResourceWatcher {
     const { resource, kubeConfig, watchTimeoutSeconds } = this.options;
     const current = (): boolean => this.running && gen === this.generation;
     const list = async (): Promise<KubernetesListObject<KubernetesObject>> => {
-      const fetchPage = (page: PageRequest): Promise<RawPage> => listPage(kubeConfig, resource.collection, resource.fieldSelector, page);
-      const { resourceVersion, items } = await listInPages(fetchPage, (o) => compactObject(resource.kind, o), this.options.listPageSize);
+      const keep = (o: unknown): KubernetesObject => compactObject(resource.kind, o);
+      const fetchPage = (page: PageRequest): Promise<Page<KubernetesObject>> => listPage(kubeConfig, resource.collection, resource.fieldSelector, page, keep);
+      const { resourceVersion, items } = await listInPages(fetchPage, this.options.listPageSize);
       // A retired informer (stopped or replaced while listing) would otherwise go on to
       // open a watch; failing its list makes it stop there.
       if (!current()) throw new Error(`${resource.name} informer retired`);
