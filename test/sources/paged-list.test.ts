@@ -3,6 +3,8 @@
 // page's resourceVersion, objects reduced page by page, one unpaged list when a continue
 // token expires mid-way, API errors with their status. The whole source lists in pages too.
 
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -131,4 +133,27 @@ test('the API-server source lists every resource in pages and delivers each obje
   assert.equal(server.requestsTo('/api/v1/services', false).length, 4, '7 objects in pages of 2');
   for (const r of server.requestsTo('/api/v1/services', false)) assert.equal(r.query['limit'], '2');
   assert.deepEqual(sink.violations, []);
+});
+
+test('a list response cut off mid-body fails the list (the source retries it), never yields a partial list', async (t) => {
+  // A server that sends half of a list and then drops the connection, or ends it cleanly
+  // where the JSON is not finished.
+  const body = JSON.stringify({ kind: 'ServiceList', metadata: { resourceVersion: '7' }, items: [service(0), service(1), service(2)] });
+  for (const how of ['destroy', 'end'] as const) {
+    const server = createServer((_req, res) => {
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      res.write(body.slice(0, Math.floor(body.length / 2)));
+      setTimeout(() => (how === 'destroy' ? res.socket?.destroy() : res.end()), 20);
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    t.after(() => new Promise<void>((r) => server.close(() => r())));
+    const kc = new KubeConfig();
+    kc.loadFromClusterAndUser({ name: 'c', server: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, skipTLSVerify: true }, { name: 'u' });
+    const seen: string[] = [];
+    await assert.rejects(
+      listPage(kc, '/api/v1/services', undefined, {}, (o) => seen.push(nameOf(o))),
+      (err: unknown) => err instanceof Error,
+      how,
+    );
+  }
 });
