@@ -67,11 +67,9 @@ struct kpx_icmp_xlat {
 	__be32 out_daddr;
 };
 
-/* The quote is a packet the node sent towards a backend (client side -> backend): the
- * answer to it would carry the flow's REPLY key. It becomes what the client sent, and the
- * error goes to the client as a reply would, from the frontend if the backend sent it. */
-static __always_inline int kpx_icmp_xlat_forward(const struct iphdr *ip, const struct iphdr *in,
-						 const __be16 *ports, __u64 now, struct kpx_icmp_xlat *x)
+/* The live entry a quote's tuple reversed names, in direction `dir`. */
+static __always_inline struct kpx_ct_value *kpx_icmp_quote_entry(const struct iphdr *in, const __be16 *ports,
+								 __u8 dir, __u64 now)
 {
 	struct kpx_ct_key key = {
 		.saddr = in->daddr,
@@ -79,11 +77,22 @@ static __always_inline int kpx_icmp_xlat_forward(const struct iphdr *ip, const s
 		.sport = ports[1],
 		.dport = ports[0],
 		.proto = in->protocol,
-		.dir = KPX_CT_REPLY,
+		.dir = dir,
 	};
 	struct kpx_ct_value *ct = bpf_map_lookup_elem(&kpx_ct_v1, &key);
 
-	if (!ct || kpx_ct_expired(ct, in->protocol, now))
+	return ct && !kpx_ct_expired(ct, in->protocol, now) ? ct : NULL;
+}
+
+/* The quote is a packet the node sent towards a backend (client side -> backend): the
+ * answer to it would carry the flow's REPLY key. It becomes what the client sent, and the
+ * error goes to the client as a reply would, from the frontend if the backend sent it. */
+static __always_inline int kpx_icmp_xlat_forward(const struct iphdr *ip, const struct iphdr *in,
+						 const __be16 *ports, __u64 now, struct kpx_icmp_xlat *x)
+{
+	struct kpx_ct_value *ct = kpx_icmp_quote_entry(in, ports, KPX_CT_REPLY, now);
+
+	if (!ct)
 		return 0;
 	x->saddr = in->saddr;
 	x->sport = ports[0];
@@ -106,18 +115,10 @@ static __always_inline int kpx_icmp_xlat_forward(const struct iphdr *ip, const s
 static __always_inline int kpx_icmp_xlat_reply(const struct iphdr *ip, const struct iphdr *in,
 					       const __be16 *ports, __u64 now, struct kpx_icmp_xlat *x)
 {
-	struct kpx_ct_key key = {
-		.saddr = in->daddr,
-		.daddr = in->saddr,
-		.sport = ports[1],
-		.dport = ports[0],
-		.proto = in->protocol,
-		.dir = KPX_CT_FORWARD,
-	};
-	struct kpx_ct_value *ct = bpf_map_lookup_elem(&kpx_ct_v1, &key);
+	struct kpx_ct_value *ct = kpx_icmp_quote_entry(in, ports, KPX_CT_FORWARD, now);
 	struct kpx_backend *be;
 
-	if (!ct || kpx_ct_expired(ct, in->protocol, now))
+	if (!ct)
 		return 0;
 	be = kpx_lb_backend(ct->backend_id, ct->svc_id);
 	if (!be)
@@ -148,7 +149,7 @@ static __always_inline __u32 kpx_icmp_error(void *ctx, const int xdp, const enum
 	__be16 *ports, *tcp_check = NULL;
 	struct kpx_icmp_xlat x;
 	__be32 orig_saddr;
-	__u32 ip_len, quote_len, in_diff, icmp_diff, out_diff;
+	__u32 ip_len, quote_len, in_diff, port_diff, icmp_diff, out_diff;
 	__u16 in_check, l4_check, new_check;
 	__u64 now;
 
@@ -197,10 +198,9 @@ static __always_inline __u32 kpx_icmp_error(void *ctx, const int xdp, const enum
 	in->daddr = x.daddr;
 
 	/* Ports are in no pseudo-header of the quote's IP checksum, only in its L4 one. */
-	in_diff = kpx_csum_add(in_diff, kpx_csum_add(kpx_csum_diff16(ports[0], x.sport),
-						     kpx_csum_diff16(ports[1], x.dport)));
-	icmp_diff = kpx_csum_add(icmp_diff, kpx_csum_add(kpx_csum_diff16(ports[0], x.sport),
-							 kpx_csum_diff16(ports[1], x.dport)));
+	port_diff = kpx_csum_add(kpx_csum_diff16(ports[0], x.sport), kpx_csum_diff16(ports[1], x.dport));
+	in_diff = kpx_csum_add(in_diff, port_diff);
+	icmp_diff = kpx_csum_add(icmp_diff, port_diff);
 	ports[0] = x.sport;
 	ports[1] = x.dport;
 	if (in->protocol == KPX_IPPROTO_UDP) {

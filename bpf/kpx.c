@@ -272,7 +272,7 @@ static __always_inline __u32 kpx_decide(void *ctx, const int xdp, const enum kpx
 	}
 	/* A later fragment follows its datagram's first one, which decided; it never starts
 	 * a flow or picks another backend (it has no L4 header to answer or to balance). */
-	if (p.frag == KPX_FRAG_LATER)
+	if (p.later_frag)
 		return KPX_R_PASS_FRAGMENT;
 
 	ext = kpx_lb_frontend(&p);

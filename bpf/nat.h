@@ -62,20 +62,9 @@ static __always_inline int kpx_nat_rewrite(void *ctx, const int xdp, const struc
 	if (p->dport != t->dport)
 		port_diff = kpx_csum_add(port_diff, kpx_csum_diff16(p->dport, t->dport));
 
-	if (p->frag == KPX_FRAG_LATER) {
-		/* No L4 header here: the first fragment's checksum already took every change
-		 * (parse.h). Only the IP header is rewritten. */
-		data = kpx_data(ctx, xdp);
-		data_end = kpx_data_end(ctx, xdp);
-		ip = data + KPX_L3_OFF;
-		if ((void *)(ip + 1) > data_end)
-			return -1;
-		ip->check = kpx_csum_update(ip->check, addr_diff);
-		ip->saddr = t->saddr;
-		ip->daddr = t->daddr;
-		return 0;
-	}
-	if (kpx_l4_csum(ctx, xdp, csum_off, addr_diff, port_diff, udp))
+	/* A later fragment has no L4 header: the first fragment's checksum already took
+	 * every change (parse.h), only the IP header is rewritten. */
+	if (!p->later_frag && kpx_l4_csum(ctx, xdp, csum_off, addr_diff, port_diff, udp))
 		return -1;
 
 	/* A tc checksum helper may have reallocated the header: derive the pointers again.
@@ -84,12 +73,16 @@ static __always_inline int kpx_nat_rewrite(void *ctx, const int xdp, const struc
 	data = kpx_data(ctx, xdp);
 	data_end = kpx_data_end(ctx, xdp);
 	ip = data + KPX_L3_OFF;
-	ports = data + l4_off;
-	if ((void *)(ip + 1) > data_end || (void *)(ports + 1) > data_end)
+	if ((void *)(ip + 1) > data_end)
 		return -1;
 	ip->check = kpx_csum_update(ip->check, addr_diff);
 	ip->saddr = t->saddr;
 	ip->daddr = t->daddr;
+	if (p->later_frag)
+		return 0;
+	ports = data + l4_off;
+	if ((void *)(ports + 1) > data_end)
+		return -1;
 	ports->source = t->sport;
 	ports->dest = t->dport;
 	return 0;

@@ -12,7 +12,7 @@
  * in several. The first fragment is parsed as any packet and its ports are remembered in
  * kpx_frags_v1 under (source, destination, IP id, protocol), the key every fragment of
  * the datagram carries as it arrives; a later fragment takes its ports from there
- * (KPX_FRAG_LATER) and is translated as the packets of its flow are, IP header only
+ * (later_frag) and is translated as the packets of its flow are, IP header only
  * (nat.h). The L4 checksum covers the whole datagram and sits in the first fragment,
  * whose rewrite accounts for every changed address and port. A later fragment that
  * arrives before its first (or whose entry was evicted) is passed untouched
@@ -34,11 +34,6 @@
 #include "ctx.h"
 #include "maps.h"
 
-/* kpx_pkt.frag */
-#define KPX_FRAG_NONE 0
-#define KPX_FRAG_FIRST 1 /* the first fragment of a datagram: has the L4 header */
-#define KPX_FRAG_LATER 2 /* a later fragment: ports from kpx_frags_v1, no L4 header */
-
 /* What the program needs of a parsed packet. Offsets are from the frame's start. The
  * socket hooks (sock.h) fill the tuple fields of one too, to call lb.h. */
 struct kpx_pkt {
@@ -50,7 +45,7 @@ struct kpx_pkt {
 	__u8 proto; /* KPX_IPPROTO_TCP or KPX_IPPROTO_UDP */
 	__u8 tcp_flags; /* the TCP header's flags (KPX_TCP_*); 0 for UDP */
 	__u16 tot_len; /* IP total length (from the skb for BIG TCP GSO packets) */
-	__u8 frag; /* KPX_FRAG_* */
+	__u8 later_frag; /* a later fragment: ports from kpx_frags_v1, no L4 header */
 };
 
 /* The key all fragments of ip's datagram share. */
@@ -109,7 +104,7 @@ static __always_inline __u32 kpx_parse(void *ctx, const int xdp, struct kpx_pkt 
 	p->proto = ip->protocol;
 	p->tcp_flags = 0;
 	p->tot_len = tot_len;
-	p->frag = KPX_FRAG_NONE;
+	p->later_frag = 0;
 
 	if (ip->frag_off & bpf_htons(KPX_IP_OFFSET)) {
 		struct kpx_frag_key fk = kpx_frag_key_of(ip);
@@ -119,7 +114,7 @@ static __always_inline __u32 kpx_parse(void *ctx, const int xdp, struct kpx_pkt 
 			return KPX_R_PASS_FRAGMENT;
 		p->sport = fv->sport;
 		p->dport = fv->dport;
-		p->frag = KPX_FRAG_LATER;
+		p->later_frag = 1;
 		return 0;
 	}
 	if (tot_len < ip_len + hdr_len)
@@ -148,7 +143,6 @@ static __always_inline __u32 kpx_parse(void *ctx, const int xdp, struct kpx_pkt 
 		struct kpx_frag_value fv = { .sport = p->sport, .dport = p->dport };
 
 		bpf_map_update_elem(&kpx_frags_v1, &fk, &fv, BPF_ANY);
-		p->frag = KPX_FRAG_FIRST;
 	}
 	return 0;
 }
