@@ -11,7 +11,24 @@ export const LABELS = {
  *  it rewrite them happened (network programming latency starts there). */
 export const TRIGGER_TIME_ANNOTATION = 'endpoints.kubernetes.io/last-change-trigger-time';
 
+/** The labels a proxy reads of each kind: what its signature covers (tracker) and all the
+ *  API-server source keeps (compact-object.ts). */
+export const PROXY_LABELS = {
+  Service: [LABELS.serviceProxyName, LABELS.headless],
+  EndpointSlice: [LABELS.serviceName, LABELS.serviceProxyName],
+} as const;
+
 type Labels = Readonly<Record<string, string>> | undefined;
+
+/** The entries of `labels` (or annotations) named in `names`; undefined when none is set. */
+export function pickLabels(labels: Labels, names: readonly string[]): Record<string, string> | undefined {
+  let out: Record<string, string> | undefined;
+  for (const n of names) {
+    const v = labels?.[n];
+    if (v !== undefined) (out ??= {})[n] = v;
+  }
+  return out;
+}
 
 /**
  * S2: in full-replacement mode (no proxyName) kpx ignores objects that name a service

@@ -7,7 +7,7 @@
 
 import { createHash } from 'node:crypto';
 import type { V1EndpointSlice, V1Pod, V1Service } from '@kubernetes/client-node';
-import { LABELS } from '../model/labels.js';
+import { PROXY_LABELS, pickLabels } from '../model/labels.js';
 import { namespaceOf } from '../model/object-keys.js';
 import type { NodeInfo } from '../model/types.js';
 import { canonicalDigest } from './canonical-json.js';
@@ -22,15 +22,9 @@ export function digest(text: string): string {
   return createHash('sha256').update(text).digest('base64');
 }
 
-function pickLabels(labels: Record<string, string> | undefined, names: readonly string[]): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const n of names) if (labels?.[n] !== undefined) out[n] = labels[n];
-  return out;
-}
-
 export function serviceSignature(svc: V1Service): string {
   return canonicalDigest({
-    labels: pickLabels(svc.metadata?.labels, [LABELS.serviceProxyName, LABELS.headless]),
+    labels: pickLabels(svc.metadata?.labels, PROXY_LABELS.Service) ?? {},
     spec: svc.spec ?? {},
     loadBalancer: svc.status?.loadBalancer ?? {},
   });
@@ -38,7 +32,7 @@ export function serviceSignature(svc: V1Service): string {
 
 export function sliceSignature(slice: V1EndpointSlice): string {
   return canonicalDigest({
-    labels: pickLabels(slice.metadata?.labels, [LABELS.serviceName, LABELS.serviceProxyName]),
+    labels: pickLabels(slice.metadata?.labels, PROXY_LABELS.EndpointSlice) ?? {},
     addressType: slice.addressType,
     endpoints: (slice.endpoints ?? []).map((e) => ({
       addresses: e.addresses,

@@ -14,25 +14,11 @@
 // why), so any two forms of the same object compact to equal objects.
 
 import type { V1Container, V1Endpoint, V1EndpointConditions, V1EndpointSlice, V1ObjectMeta, V1Pod, V1Service } from '@kubernetes/client-node';
-import { LABELS, TRIGGER_TIME_ANNOTATION } from '../../model/labels.js';
+import { PROXY_LABELS, TRIGGER_TIME_ANNOTATION, pickLabels } from '../../model/labels.js';
 import { API_VERSIONS, toTyped, type KindTypes, type SourceKind } from '../typed.js';
 
-/** The labels and annotations a proxy reads, per kind. Everything else is dropped. */
-const KEPT_LABELS = {
-  Service: [LABELS.serviceProxyName, LABELS.headless],
-  EndpointSlice: [LABELS.serviceName, LABELS.serviceProxyName],
-} as const;
+/** The one annotation a proxy reads (change metrics). Every other is dropped. */
 const KEPT_ANNOTATIONS = [TRIGGER_TIME_ANNOTATION] as const;
-
-function pick(from: Record<string, string> | undefined, names: readonly string[]): Record<string, string> | undefined {
-  if (!from) return undefined;
-  let out: Record<string, string> | undefined;
-  for (const n of names) {
-    const v = from[n];
-    if (v !== undefined) (out ??= {})[n] = v;
-  }
-  return out;
-}
 
 /**
  * A plain deep copy holding only defined values, every array exactly as long as it is.
@@ -66,15 +52,15 @@ function intern(s: string | undefined): string | undefined {
 
 function meta(m: V1ObjectMeta | undefined, labels: readonly string[]): V1ObjectMeta {
   const out: V1ObjectMeta = { name: m?.name, namespace: m?.namespace, resourceVersion: m?.resourceVersion };
-  const l = pick(m?.labels, labels);
+  const l = pickLabels(m?.labels, labels);
   if (l) out.labels = l;
-  const a = pick(m?.annotations, KEPT_ANNOTATIONS);
+  const a = pickLabels(m?.annotations, KEPT_ANNOTATIONS);
   if (a) out.annotations = a;
   return out;
 }
 
 function service(s: V1Service): V1Service {
-  const out: V1Service = { apiVersion: API_VERSIONS.Service, kind: 'Service', metadata: meta(s.metadata, KEPT_LABELS.Service) };
+  const out: V1Service = { apiVersion: API_VERSIONS.Service, kind: 'Service', metadata: meta(s.metadata, PROXY_LABELS.Service) };
   // The whole spec: every field of it can change what a proxy programs.
   if (s.spec) out.spec = plain(s.spec);
   if (s.status?.loadBalancer) out.status = { loadBalancer: plain(s.status.loadBalancer) };
@@ -117,7 +103,7 @@ function endpointSlice(s: V1EndpointSlice): V1EndpointSlice {
   const out: V1EndpointSlice = {
     apiVersion: API_VERSIONS.EndpointSlice,
     kind: 'EndpointSlice',
-    metadata: meta(s.metadata, KEPT_LABELS.EndpointSlice),
+    metadata: meta(s.metadata, PROXY_LABELS.EndpointSlice),
     addressType: s.addressType,
     endpoints: (s.endpoints ?? []).map(endpoint),
   };

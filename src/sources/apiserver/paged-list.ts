@@ -4,6 +4,8 @@
 // snapshot the pages come from) falls back to one unpaged list, as client-go's pager
 // does: retrying in pages could expire again on a busy server.
 
+import { ListError } from './raw-list.js';
+
 export interface PageRequest {
   limit?: number;
   continue?: string;
@@ -33,8 +35,7 @@ export interface ListResult<T> {
 export const DEFAULT_PAGE_SIZE = 500;
 
 function isExpired(err: unknown): boolean {
-  const e = err as { code?: unknown; statusCode?: unknown };
-  return e?.code === 410 || e?.statusCode === 410;
+  return err instanceof ListError && err.statusCode === 410;
 }
 
 export async function listInPages<T>(fetch: ListPageFn<T>, pageSize = DEFAULT_PAGE_SIZE): Promise<ListResult<T>> {
